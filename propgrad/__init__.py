@@ -27,6 +27,10 @@ _EXPORTS: dict[str, str] = {
     # stats: the shuffle (permutation) test
     "shuffle_test": "propgrad.stats",
     "ShuffleTestResult": "propgrad.stats",
+    # the common sweep type and running a model over it
+    "Sweep": "propgrad.sweep",
+    "load_sweep": "propgrad.sweep",
+    "predict": "propgrad.predict",
     # profiles and recorded results of notebooks
     "resolve_profile": "propgrad.profiles",
     "Results": "propgrad.record",

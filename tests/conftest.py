@@ -1,0 +1,59 @@
+"""Shared test configuration: assets, the notebook runner, environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_ASSETS = ROOT.parent / "shared" / "assets"
+
+# Notebook kernels are started by name ("python3"); make sure that name resolves
+# to this interpreter's environment, whatever PATH the caller had.
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+os.environ.setdefault("MPLBACKEND", "Agg")
+# The authors' files: tests never touch the network. Use $PROPGRAD_ASSETS when
+# set, else the development layout's ../shared/assets.
+if not os.environ.get("PROPGRAD_ASSETS") and (SHARED_ASSETS / "authors-cvd").is_dir():
+    os.environ["PROPGRAD_ASSETS"] = str(SHARED_ASSETS)
+
+
+def assets_available() -> bool:
+    """True when the authors' files can be found without a download."""
+    root = os.environ.get("PROPGRAD_ASSETS")
+    return bool(root) and (Path(root) / "authors-cvd").is_dir()
+
+
+requires_assets = pytest.mark.skipif(
+    not assets_available(),
+    reason="the authors' files are not available (set PROPGRAD_ASSETS to a folder laid out "
+    "like shared/assets)",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Keep each test session's caches out of the user's home directory."""
+    if "PROPGRAD_CACHE" not in os.environ:
+        monkeypatch.setenv("PROPGRAD_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def run_notebook(name: str, tmp_path: Path, **parameters) -> dict:
+    """Execute ``notebooks/<name>.ipynb`` with papermill and return its results JSON."""
+    import papermill
+
+    from propgrad.record import Results
+
+    results_path = tmp_path / f"{name}-results.json"
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / f"{name}.ipynb"),
+        str(tmp_path / f"{name}-out.ipynb"),
+        parameters={"profile": "smoke", "results_path": str(results_path), **parameters},
+        kernel_name="python3",
+        cwd=str(ROOT / "notebooks"),
+        progress_bar=False,
+    )
+    return Results.load(results_path)

@@ -1,0 +1,92 @@
+"""Package-level promises: cheap import, public names, book wiring."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_does_not_load_torch():
+    code = (
+        "import sys, propgrad; "
+        "propgrad.expected_property_gradient([0.0, 1.0]); propgrad.shuffle_test; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_public_name_resolves():
+    import propgrad
+
+    for name in propgrad.__all__:
+        assert getattr(propgrad, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        propgrad.nope  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("fornberg_weights", ["x0", "grid", "order"]),
+        ("property_gradients", ["outputs", "grid", "accuracy"]),
+        ("expected_property_gradient", ["outputs", "grid", "accuracy"]),
+        ("prediction_flips", ["outputs"]),
+        ("shuffle_test", ["outputs", "n_permutations", "alpha", "seed", "statistic"]),
+    ],
+)
+def test_public_signatures(name, params):
+    import propgrad
+
+    signature = inspect.signature(getattr(propgrad, name))
+    assert list(signature.parameters)[: len(params)] == params
+
+
+def test_shuffle_test_defaults():
+    import propgrad
+
+    defaults = {
+        k: v.default for k, v in inspect.signature(propgrad.shuffle_test).parameters.items()
+    }
+    assert defaults["n_permutations"] == 10_000
+    assert defaults["alpha"] == 0.01
+    assert defaults["seed"] is None
+    assert defaults["statistic"] == "gradient"
+
+
+def _toc_files():
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def test_toc_files_exist():
+    for entry in _toc_files():
+        candidates = [ROOT / f"{entry}.md", ROOT / f"{entry}.ipynb"]
+        assert any(p.exists() for p in candidates), f"{entry} listed in _toc.yml is missing"
+
+
+@pytest.mark.parametrize("md", sorted((ROOT / "notebooks").glob("*.md")), ids=lambda p: p.name)
+def test_notebooks_are_paired_and_in_sync(md):
+    import jupytext
+
+    ipynb = md.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{ipynb.name} is missing: run `make sync`"
+    text_nb = jupytext.read(md)
+    paired_nb = jupytext.read(ipynb)
+    sources = [(c.cell_type, c.source) for c in text_nb.cells]
+    assert sources == [(c.cell_type, c.source) for c in paired_nb.cells], (
+        f"{md.name} and {ipynb.name} differ: run `make sync`"
+    )
+    tagged = [c for c in paired_nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell must carry the `parameters` tag"
+    assert "profile = " in tagged[0].source
