@@ -82,7 +82,9 @@ def predict(
     chunks = []
     with torch.inference_mode():
         for start in starts:
-            batch = torch.stack([to_tensor(images[i]) for i in range(start, min(start + batch_size, len(images)))])
+            batch = torch.stack(
+                [to_tensor(images[i]) for i in range(start, min(start + batch_size, len(images)))]
+            )
             out = model(batch.to(device=device, dtype=torch.float32))
             if softmax:
                 out = torch.softmax(out, dim=-1)

@@ -107,9 +107,7 @@ class Sweep:
 
     def __getitem__(self, index: int | slice) -> Image.Image | Sweep:
         if isinstance(index, slice):
-            return Sweep(
-                self.images[index], self.grid[index], self.grid_name, dict(self.metadata)
-            )
+            return Sweep(self.images[index], self.grid[index], self.grid_name, dict(self.metadata))
         return self.images[index]
 
     def prepend(self, image: Any, grid_value: float | None = None) -> Sweep:

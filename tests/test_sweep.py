@@ -44,7 +44,9 @@ def test_grid_validation_messages():
 
 def test_save_load_round_trip(tmp_path):
     sweep = Sweep(
-        _frames(3), grid=[1.05, 1.2, 1.35], grid_name="CFG text scale",
+        _frames(3),
+        grid=[1.05, 1.2, 1.35],
+        grid_name="CFG text scale",
         metadata={"seed": np.int64(3), "instruction": "make it dark"},
     )
     sweep.save(tmp_path / "s")
