@@ -18,7 +18,15 @@ from propgrad.assets import fetch_asset
 from propgrad.sweep import Sweep
 
 AUTHORS_DOG_CROP = (48, 355, 52, 357)
-"""Rows 48..355 and columns 52..357 (inclusive) hold the photo in each frame."""
+"""Rows 48..355 and columns 52..357 (inclusive) hold the photo in each frame.
+
+This is the crop documented with the assets. Its outermost columns (52 and 357)
+are mostly the white figure margin blended into the photo's edge by the video's
+chroma subsampling; columns 53..356 are pure photo. The models notice: with the
+tighter crop, E[|grad X|] (unit steps, second-order stencil) of the unbiased model
+rises from about 0.0012 to 0.0020 and of the dark-cats-bias model from 0.0093 to
+0.0100 (the authors report 0.0012 and 0.0082 for their uncompressed frames), a
+reminder of how much small input changes matter for these scores."""
 
 AUTHORS_DOG_INSTRUCTION = (
     "Change the dog's fur color to white. Keep the background and other details the same."
@@ -106,7 +114,12 @@ def frames_from_video(
     return frames
 
 
-def load_authors_dog_sweep(*, include_original: bool = True, download: bool = True) -> Sweep:
+def load_authors_dog_sweep(
+    *,
+    include_original: bool = True,
+    crop: tuple[int, int, int, int] = AUTHORS_DOG_CROP,
+    download: bool = True,
+) -> Sweep:
     """Return the authors' InstructPix2Pix fur-colour sweep of their dog_002 photo.
 
     The authors edited their photo of a dark-furred dog with InstructPix2Pix
@@ -122,6 +135,9 @@ def load_authors_dog_sweep(*, include_original: bool = True, download: bool = Tr
     ----------
     include_original : bool, optional
         Put the unedited photo first (as the authors do), at grid value 1.0.
+    crop : tuple of int, optional
+        ``(top, bottom, left, right)`` inclusive crop of each 400 x 400 frame;
+        defaults to :data:`AUTHORS_DOG_CROP`.
     download : bool, optional
         Allow downloading the photo if it is not found locally (the video is a
         local-only asset).
@@ -134,7 +150,7 @@ def load_authors_dog_sweep(*, include_original: bool = True, download: bool = Tr
         these grid values (recorded in ``metadata["spacing"]``).
     """
     video = fetch_asset("cvd/ip2p-dog_002-sweep", download=download)
-    frames = frames_from_video(video, crop=AUTHORS_DOG_CROP)
+    frames = frames_from_video(video, crop=crop)
     if len(frames) != len(AUTHORS_DOG_SCALES):
         raise ValueError(
             f"{video}: expected {len(AUTHORS_DOG_SCALES)} frames, decoded {len(frames)}"
@@ -147,7 +163,7 @@ def load_authors_dog_sweep(*, include_original: bool = True, download: bool = Tr
         "text_guidance_scales": [float(s) for s in AUTHORS_DOG_SCALES],
         "image_guidance_scale": 2.5,
         "seed": 1337,
-        "crop_rows_cols_inclusive": list(AUTHORS_DOG_CROP),
+        "crop_rows_cols_inclusive": [int(v) for v in crop],
         "includes_original": include_original,
         "spacing": "the paper treats consecutive images as unit steps; the grid is informative",
         "compressed": True,
