@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 
 book: $(STAMP)
 	$(BIN)/jupytext --sync notebooks/*.md >/dev/null
-	$(BIN)/jupyter-book build . -W -n --keep-going --builder html
+	$(BIN)/jupyter-book build . -W --keep-going --builder html
 	@echo "Book written to _build/html/index.html"
 
 test: $(STAMP)

@@ -27,10 +27,16 @@ _EXPORTS: dict[str, str] = {
     # stats: the shuffle (permutation) test
     "shuffle_test": "propgrad.stats",
     "ShuffleTestResult": "propgrad.stats",
+    "holm_bonferroni": "propgrad.stats",
     # the common sweep type and running a model over it
     "Sweep": "propgrad.sweep",
     "load_sweep": "propgrad.sweep",
     "predict": "propgrad.predict",
+    # reports: one sweep in one call, and many sweeps summarised
+    "explain": "propgrad.explain",
+    "ExplainReport": "propgrad.explain",
+    "summarise_behaviour": "propgrad.summary",
+    "BehaviourSummary": "propgrad.summary",
     # profiles and recorded results of notebooks
     "resolve_profile": "propgrad.profiles",
     "Results": "propgrad.record",
