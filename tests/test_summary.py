@@ -29,7 +29,7 @@ def test_flat_curves_are_not_significant_and_do_not_flip():
     assert summary.p_value == 1.0
     assert not summary.significant
     assert summary.flips == 0
-    np.testing.assert_array_equal(summary.std_curve, 0.0)
+    np.testing.assert_allclose(summary.std_curve, 0.0, atol=1e-15)
 
 
 def test_single_curve_and_threshold():
