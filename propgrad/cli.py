@@ -226,8 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     bg.add_argument("image")
     bg.add_argument("--out", required=True, help="output folder")
     bg.add_argument("--steps", type=int, default=100)
-    bg.add_argument("--min-strength", type=float, default=-0.9)
-    bg.add_argument("--max-strength", type=float, default=0.9)
+    bg.add_argument("--min-strength", type=float, default=-0.8)
+    bg.add_argument("--max-strength", type=float, default=0.8)
     bg.set_defaults(func=_cmd_sweep_background)
 
     edit = kinds.add_parser("edit", help="InstructPix2Pix guidance-scale sweep")
