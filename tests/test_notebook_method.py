@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import run_notebook
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("notebooks")]
