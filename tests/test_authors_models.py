@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -39,53 +37,6 @@ requires_assets = pytest.mark.skipif(
     reason="the authors' Cats-vs-Dogs files are not available: set PROPGRAD_ASSETS to a folder "
     "laid out like shared/assets (authors-cvd/checkpoints, images, ip2p-dog_002)",
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def convmixer_module():
-    """Use propgrad.models.convmixer; until it exists, a temporary stand-in for these tests."""
-    try:
-        import propgrad.models.convmixer  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        yield
-        return
-
-    class _Residual(nn.Module):
-        def __init__(self, fn):
-            super().__init__()
-            self.fn = fn
-
-        def forward(self, x):
-            return self.fn(x) + x
-
-    def conv_mixer(dim, depth, kernel_size, patch_size, n_classes, in_channels=3):
-        def block():
-            mix = nn.Sequential(
-                nn.Conv2d(dim, dim, kernel_size, groups=dim, padding="same"),
-                nn.GELU(),
-                nn.BatchNorm2d(dim),
-            )
-            return nn.Sequential(
-                _Residual(mix), nn.Conv2d(dim, dim, 1), nn.GELU(), nn.BatchNorm2d(dim)
-            )
-
-        return nn.Sequential(
-            nn.Conv2d(in_channels, dim, patch_size, stride=patch_size),
-            nn.GELU(),
-            nn.BatchNorm2d(dim),
-            *[block() for _ in range(depth)],
-            nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(),
-            nn.Linear(dim, n_classes),
-        )
-
-    stand_in = types.ModuleType("propgrad.models.convmixer")
-    stand_in.ConvMixer = conv_mixer
-    sys.modules["propgrad.models.convmixer"] = stand_in
-    yield
-    del sys.modules["propgrad.models.convmixer"]
 
 
 def _tiny_checkpoint(tmp_path, **overrides):
@@ -214,21 +165,10 @@ def test_constants():
 def _measure(probabilities: np.ndarray) -> tuple[float, float, int]:
     """E[|grad X|] (unit steps), shuffle-test p-value (1000 permutations), flip count."""
     from propgrad.measure import expected_property_gradient, prediction_flips
+    from propgrad.stats import shuffle_test
 
     observed = float(expected_property_gradient(probabilities))
     flips = prediction_flips(probabilities)
-    try:
-        from propgrad.stats import shuffle_test
-    except ImportError:
-        # TODO(lead): propgrad.stats was not there yet when this was written; this local
-        # fallback follows DESIGN.md (two-sided around the null mean, +1 correction).
-        rng = np.random.default_rng(0)
-        null = np.array(
-            [expected_property_gradient(rng.permutation(probabilities)) for _ in range(1000)]
-        )
-        centre = null.mean()
-        count = int(np.sum(np.abs(null - centre) >= abs(observed - centre)))
-        return observed, (count + 1) / (len(null) + 1), flips
     result = shuffle_test(probabilities, n_permutations=1000, seed=0)
     return observed, float(result.p_value), flips
 
