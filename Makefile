@@ -13,7 +13,6 @@ STAMP  := $(VENV)/.propgrad-installed
 PROPGRAD_ASSETS ?= $(if $(wildcard ../shared/assets/authors-cvd),$(abspath ../shared/assets),)
 export PROPGRAD_ASSETS
 export PATH := $(abspath $(BIN)):$(PATH)
-export MPLBACKEND := Agg
 
 .PHONY: book test test-slow lint sync clean-book install
 

@@ -65,7 +65,9 @@ def label_profile(fig: Any, profile: str, note: str | None = None) -> None:
         Extra text, e.g. ``"toy world"`` or ``"authors' checkpoints"``.
     """
     text = f"profile: {profile}" + (f" · {note}" if note else "")
-    fig.text(0.995, 0.005, text, ha="right", va="bottom", fontsize=7, color="0.35")
+    # a figure-level x label: constrained layout reserves room for it, so it never
+    # overlaps the axes' own labels
+    fig.supxlabel(text, x=0.995, ha="right", fontsize=7, color="0.35")
 
 
 def plot_null_distribution(

@@ -14,7 +14,6 @@ SHARED_ASSETS = ROOT.parent / "shared" / "assets"
 # Notebook kernels are started by name ("python3"); make sure that name resolves
 # to this interpreter's environment, whatever PATH the caller had.
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
-os.environ.setdefault("MPLBACKEND", "Agg")
 # The authors' files: tests never touch the network. Use $PROPGRAD_ASSETS when
 # set, else the development layout's ../shared/assets.
 if not os.environ.get("PROPGRAD_ASSETS") and (SHARED_ASSETS / "authors-cvd").is_dir():
