@@ -78,7 +78,7 @@ def predict(
     if progress:
         from tqdm.auto import tqdm
 
-        starts = tqdm(starts, desc="predict", unit="batch")
+        starts = tqdm(starts, desc="predict", unit="batch", disable=None)  # hidden off a terminal
     chunks = []
     with torch.inference_mode():
         for start in starts:

@@ -23,6 +23,9 @@ from propgrad.interventions.instruct_pix2pix import (  # noqa: E402
 )
 from propgrad.sweep import Sweep  # noqa: E402
 
+# numpy-2 deprecation notices raised inside diffusers schedulers, not by this package
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:diffusers.*")
+
 INSTRUCTION = "make the fur black"
 SCALES = [1.5, 3.0, 5.0, 7.5]
 IMAGE_SCALE = 1.5
