@@ -13,7 +13,8 @@ seed, and varies only the text scale ``s_T``. Calling the diffusers pipeline
 once per scale repeats identical work (text and image encoding, three
 conditionings) and runs the UNet on a batch of three. Here the pipeline's own
 components run in our denoising loop that pushes a chunk of scales through
-the UNet together (a batch of three latents per scale); every scale keeps its
+the UNet together (a batch of three latents per scale; before the first step
+all latents are equal, so that step needs only three); every scale keeps its
 own latent trajectory and its own random generator, seeded identically, so
 frame ``k`` equals what ``pipeline(instruction, image, guidance_scale=s_k,
 image_guidance_scale=s_I, generator=torch.Generator("cpu").manual_seed(seed))``
@@ -501,6 +502,8 @@ def instruct_pix2pix_frames(
             )
             return hidden, cond_image
 
+        # the precision a Python scalar multiplies in (float64 only for float64 models)
+        scale_dtype = torch.float64 if pipeline.unet.dtype == torch.float64 else torch.float32
         chunks = [
             list(range(i, min(i + batch_size, scales.size)))
             for i in range(0, scales.size, batch_size)
@@ -527,6 +530,8 @@ def instruct_pix2pix_frames(
                 step_kwargs = _step_kwargs(scheduler, generators)
                 cond_full = conditioning(n)
                 cond_one = conditioning(1)
+                text_column = torch.tensor(chunk_scales, dtype=scale_dtype, device=device)
+                text_column = text_column.view(n, 1, 1, 1)
                 for i, t in enumerate(timesteps):
                     # before the first step all latents in the chunk are equal, so one
                     # triple of UNet evaluations serves every scale
@@ -539,13 +544,12 @@ def instruct_pix2pix_frames(
                         model_input, t, encoder_hidden_states=hidden, return_dict=False
                     )[0]
                     e_text, e_image, e_none = noise.chunk(3)
-                    guided = []
-                    for j, s_text in enumerate(chunk_scales):
-                        m = min(j, k - 1)
-                        a, b, c = e_text[m : m + 1], e_image[m : m + 1], e_none[m : m + 1]
-                        # same operations in the same order as the pipeline
-                        guided.append(c + s_text * (a - b) + image_scale * (b - c))
-                    noise_pred = torch.cat(guided)
+                    # the pipeline's  e_none + s_T * (e_text - e_image) + s_I * (e_image - e_none)
+                    # with one s_T per row (at k = 1 the single row broadcasts). A Python
+                    # scalar multiplies in float32 "opmath" and rounds to the tensor dtype,
+                    # so a float32 scale column followed by a cast gives the same numbers.
+                    text_term = (text_column * (e_text - e_image)).to(e_text.dtype)
+                    noise_pred = e_none + text_term + image_scale * (e_image - e_none)
                     latents = scheduler.step(
                         noise_pred, t, latents, **step_kwargs, return_dict=False
                     )[0]
