@@ -1,0 +1,624 @@
+"""Finite differences along a sweep and the scores built on them.
+
+A *sweep* is an ordered list of ``N`` model outputs, one per realisation of the
+property that was intervened on. Axis 0 of every array in this module is the
+sweep; an optional axis 1 holds output columns (classes, logits, ...), which are
+treated independently.
+
+Conventions
+-----------
+* Without an explicit ``grid`` the realisations are taken to be equidistant with
+  unit step, so gradients are *per step of the sweep* (the paper's convention:
+  ``E[|grad X|] = 0.01`` means the output moves by 0.01 per step on average).
+* Derivative weights come from Fornberg's recursion (:func:`fornberg_weights`),
+  so any strictly increasing grid works.
+* The default ``scheme="central"`` with ``accuracy=p`` uses the ``p + 1`` point
+  central stencil wherever it fits. Each of the ``p // 2`` points nearest an end
+  uses the ``p + 1`` nodes at that end instead (so the end points themselves get
+  purely forward / backward stencils), which keeps the accuracy order ``p``
+  everywhere and needs only ``p + 1`` points. This is what findiff does on
+  non-uniform grids; on a unit grid with ``accuracy=2`` it is exactly
+  ``numpy.gradient(f, edge_order=2)`` and findiff's uniform operator. (For
+  ``accuracy >= 4`` findiff's *uniform* operator differs at the second, third,
+  ... point from each end, where it starts a forward stencil at the point
+  itself; both choices have accuracy order ``p``.)
+* ``scheme="forward"`` uses forward ``p + 1`` point stencils wherever they fit
+  and the last ``p + 1`` nodes for the last ``p`` points (the final point gets a
+  backward stencil). ``scheme="forward", accuracy=1`` is the plain forward
+  difference quotient ``f[i + 1] - f[i]`` with a backward difference at the last
+  point, which the paper uses for its zigzag example.
+* With only two points there is a single possible stencil, the first-order
+  difference, and it is used for both points whatever ``accuracy`` says. The
+  expected property gradient magnitude then is ``|F(I1) - F(I0)|`` (per step),
+  the binary case of the paper's appendix A.4.
+
+This module uses NumPy only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from numbers import Integral, Real
+
+import numpy as np
+
+__all__ = [
+    "fornberg_weights",
+    "property_gradients",
+    "expected_property_gradient",
+    "prediction_flips",
+    "pearson_rho",
+]
+
+_SCHEMES = ("central", "forward")
+
+
+# ----------------------------------------------------------------------------
+# validation helpers
+# ----------------------------------------------------------------------------
+def _validate_outputs(outputs, name: str = "outputs", ndims: tuple[int, ...] = (1, 2)):
+    """Return ``outputs`` as a float64 array after checking its rank and values."""
+    try:
+        arr = np.asarray(outputs, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric array; could not convert it ({exc})") from exc
+    if arr.ndim not in ndims:
+        allowed = " or ".join(f"{d}-D" for d in ndims)
+        raise ValueError(f"{name} must be {allowed}, got an array with shape {arr.shape}")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad = np.argwhere(~finite)
+        first = tuple(int(i) for i in bad[0])
+        where = first[0] if len(first) == 1 else first
+        raise ValueError(
+            f"{name} contain {len(bad)} non-finite value(s) (NaN or inf); "
+            f"the first is {arr[first]} at index {where}"
+        )
+    return arr
+
+
+def _validate_grid(grid, n: int):
+    """Return ``grid`` as a float64 array of length ``n``, strictly increasing."""
+    g = np.asarray(grid, dtype=np.float64)
+    if g.ndim != 1:
+        raise ValueError(f"grid must be 1-D, got an array with shape {g.shape}")
+    if len(g) != n:
+        raise ValueError(
+            f"grid has {len(g)} values but the sweep has {n} points; give one grid "
+            "value per point along axis 0 of the outputs"
+        )
+    if not np.isfinite(g).all():
+        i = int(np.argmin(np.isfinite(g)))
+        raise ValueError(f"grid must be finite; grid[{i}] = {g[i]}")
+    steps = np.diff(g)
+    if (steps <= 0).any():
+        i = int(np.argmax(steps <= 0))
+        raise ValueError(
+            "grid must be strictly increasing; "
+            f"grid[{i + 1}] = {float(g[i + 1])!r} is not greater than grid[{i}] = {float(g[i])!r}"
+        )
+    return g
+
+
+def _validate_scheme(scheme) -> str:
+    if scheme not in _SCHEMES:
+        raise ValueError(f"scheme must be one of {_SCHEMES}, got {scheme!r}")
+    return scheme
+
+
+def _validate_accuracy(accuracy, scheme: str) -> int:
+    """Check the accuracy order: positive even for central, positive for forward."""
+    if isinstance(accuracy, bool) or not isinstance(accuracy, Integral) or accuracy < 1:
+        raise ValueError(f"accuracy must be a positive integer, got {accuracy!r}")
+    accuracy = int(accuracy)
+    if scheme == "central" and accuracy % 2:
+        raise ValueError(
+            f"accuracy must be a positive even integer (2, 4, 6, ...) for the central "
+            f"scheme, got {accuracy}; odd orders exist only for scheme='forward'"
+        )
+    return accuracy
+
+
+def _min_points(accuracy: int, scheme: str) -> int:
+    """Fewest sweep points a stencil set needs (two points are handled apart)."""
+    # both schemes use (accuracy + 1)-point stencils
+    return accuracy + 1
+
+
+def _validate_n_points(n: int, accuracy: int, scheme: str) -> None:
+    if n == 2:
+        return  # the two-point case always works (first-order difference)
+    need = _min_points(accuracy, scheme)
+    if n < need:
+        raise ValueError(
+            f"the {scheme} scheme with accuracy={accuracy} needs at least {need} points "
+            f"along the sweep (or exactly 2), but {n} were given; lower the accuracy "
+            "or sample more points"
+        )
+
+
+def _validate_order(order) -> int:
+    if isinstance(order, bool) or not isinstance(order, Integral) or order < 0:
+        raise ValueError(f"order must be a non-negative integer, got {order!r}")
+    return int(order)
+
+
+# ----------------------------------------------------------------------------
+# Fornberg's weights
+# ----------------------------------------------------------------------------
+def fornberg_weights(x0: float, grid, order: int = 1) -> np.ndarray:
+    """Finite-difference weights on an arbitrary grid (Fornberg, 1988).
+
+    Runs Fornberg's recursion, which builds the weights for every derivative
+    order ``0..order`` at once while adding one node at a time, and returns the
+    row for ``order``. With ``n`` nodes the result is exact for polynomials of
+    degree below ``n``.
+
+    Parameters
+    ----------
+    x0 : float
+        Point at which the derivative is approximated. It need not be a node.
+    grid : array_like, shape (n,)
+        Distinct, finite node positions (any order; not necessarily uniform).
+    order : int, default 1
+        Derivative order, ``0 <= order < n``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Weights ``w`` such that ``f^(order)(x0) ~ sum(w * f(grid))``.
+
+    Raises
+    ------
+    ValueError
+        If ``order`` is negative or not an integer, ``x0`` or ``grid`` is not
+        finite, the nodes are not distinct, or there are fewer than
+        ``order + 1`` nodes.
+
+    Examples
+    --------
+    >>> fornberg_weights(0.0, [-1.0, 0.0, 1.0], order=1)
+    array([-0.5,  0. ,  0.5])
+    >>> fornberg_weights(0.0, [-1.0, 0.0, 1.0], order=2)
+    array([ 1., -2.,  1.])
+    """
+    m = _validate_order(order)
+    if not isinstance(x0, Real) or not math.isfinite(x0):
+        raise ValueError(f"x0 must be a finite real number, got {x0!r}")
+    x = np.asarray(grid, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"grid must be 1-D, got an array with shape {x.shape}")
+    n = len(x)
+    if n < m + 1:
+        raise ValueError(f"a derivative of order {m} needs at least {m + 1} grid points, got {n}")
+    if not np.isfinite(x).all():
+        raise ValueError("grid must contain only finite values")
+    if len(np.unique(x)) != n:
+        raise ValueError("grid nodes must be distinct")
+
+    x0 = float(x0)
+    c = np.zeros((m + 1, n))
+    c[0, 0] = 1.0
+    c1 = 1.0
+    c4 = x[0] - x0
+    for i in range(1, n):
+        mn = min(i, m)
+        c2 = 1.0
+        c5 = c4
+        c4 = x[i] - x0
+        for j in range(i):
+            c3 = x[i] - x[j]
+            c2 *= c3
+            if j == i - 1:
+                for k in range(mn, 0, -1):
+                    c[k, i] = c1 * (k * c[k - 1, i - 1] - c5 * c[k, i - 1]) / c2
+                c[0, i] = -c1 * c5 * c[0, i - 1] / c2
+            for k in range(mn, 0, -1):
+                c[k, j] = (c4 * c[k, j] - k * c[k - 1, j]) / c3
+            c[0, j] = c4 * c[0, j] / c3
+        c1 = c2
+    return c[m].copy()
+
+
+# ----------------------------------------------------------------------------
+# the stencil operator
+# ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Stencil:
+    """A first-derivative operator along a sweep of ``n`` points.
+
+    Row ``i`` approximates the derivative at point ``i`` as
+    ``sum_k weights[i, k] * f[index[i, k]]``. Rows ``lo <= i < hi`` share the
+    node offsets ``offsets`` (``index[i] = i + offsets``), so they can be applied
+    with array slicing; ``scalar`` holds their common weights when all these rows
+    have identical weights (uniform grids), else ``None``. The remaining rows
+    (boundary rows) are applied one by one; there are at most ``accuracy``.
+    """
+
+    n: int
+    index: np.ndarray  # (n, w) int
+    weights: np.ndarray  # (n, w) float
+    lo: int
+    hi: int
+    offsets: np.ndarray  # (w,) int
+    scalar: np.ndarray | None  # (w,) float or None
+
+    @property
+    def boundary_rows(self) -> list[int]:
+        return [i for i in range(self.n) if not self.lo <= i < self.hi]
+
+    def matrix(self) -> np.ndarray:
+        """Dense ``(n, n)`` operator (for inspection and tests)."""
+        d = np.zeros((self.n, self.n))
+        rows = np.repeat(np.arange(self.n), self.index.shape[1])
+        np.add.at(d, (rows, self.index.ravel()), self.weights.ravel())
+        return d
+
+    def _interior_terms(self, a: np.ndarray, axis: int):
+        """Yield ``(weight, slice_of_a)`` pairs whose sum is the interior derivative."""
+        pre = (slice(None),) * axis
+        count = self.hi - self.lo
+        for k, off in enumerate(self.offsets):
+            start = self.lo + int(off)
+            part = a[pre + (slice(start, start + count),)]
+            if self.scalar is not None:
+                w = self.scalar[k]
+                if w == 0.0:
+                    continue
+                yield w, part
+            else:
+                w = self.weights[self.lo : self.hi, k]
+                yield w.reshape((count,) + (1,) * (a.ndim - axis - 1)), part
+
+    def _interior(self, a: np.ndarray, axis: int) -> tuple[np.ndarray, float]:
+        """Interior derivative, up to a common scalar factor returned with it.
+
+        When the interior stencil has scalar weights ``(-w, +w)`` only (unit or
+        uniform grid, accuracy-2 central or accuracy-1 forward), the plain
+        difference is returned with the factor ``w``; otherwise the factor is 1.
+        """
+        terms = list(self._interior_terms(a, axis))
+        if self.scalar is not None and len(terms) == 2 and terms[0][0] == -terms[1][0]:
+            (_, p0), (w1, p1) = terms
+            return np.subtract(p1, p0), float(w1)
+        w, p = terms[0]
+        out = np.multiply(p, w)
+        tmp = np.empty_like(out)
+        for w, p in terms[1:]:
+            np.multiply(p, w, out=tmp)
+            out += tmp
+        return out, 1.0
+
+    def _row(self, a: np.ndarray, axis: int, i: int) -> np.ndarray:
+        pre = (slice(None),) * axis
+        idx = self.index[i]
+        if a.ndim == 2 and axis == 1 and (np.diff(idx) == 1).all():
+            # contiguous nodes: one small matrix-vector product
+            return a[:, int(idx[0]) : int(idx[-1]) + 1] @ self.weights[i]
+        out = None
+        for j, w in zip(self.index[i], self.weights[i], strict=True):
+            term = w * a[pre + (int(j),)]
+            out = term if out is None else out + term
+        return out
+
+    def apply(self, a: np.ndarray, axis: int = 0) -> np.ndarray:
+        """Derivative of ``a`` along ``axis`` (same shape as ``a``)."""
+        out = np.empty(a.shape, dtype=np.float64)
+        pre = (slice(None),) * axis
+        if self.hi > self.lo:
+            inner, factor = self._interior(a, axis)
+            if factor != 1.0:
+                inner *= factor
+            out[pre + (slice(self.lo, self.hi),)] = inner
+        for i in self.boundary_rows:
+            out[pre + (i,)] = self._row(a, axis, i)
+        return out
+
+    def _abs_sum_rows_flat(self, a: np.ndarray) -> np.ndarray:
+        """Row sums of the absolute interior derivative of a C-contiguous 2-D array.
+
+        Works on the flattened array, so every pass is contiguous: the stencil is
+        applied across row ends too, and the values that straddle two rows are
+        dropped by a 0/1 weight vector in the final matrix-vector product.
+        """
+        k, n = a.shape
+        keep = self.scalar != 0.0
+        offs, ws = self.offsets[keep], self.scalar[keep]
+        base, span = int(offs.min()), int(offs.max() - offs.min())
+        flat = a.reshape(-1)
+        size = flat.size - span
+        d = np.empty(flat.size)
+        head = d[:size]
+        parts = [flat[int(o) - base : int(o) - base + size] for o in offs]
+        if len(ws) == 2 and ws[0] == -ws[1]:
+            np.subtract(parts[1], parts[0], out=head)
+            factor = abs(float(ws[1]))
+        else:
+            np.multiply(parts[0], ws[0], out=head)
+            for w, part in zip(ws[1:], parts[1:], strict=True):
+                head += w * part
+            factor = 1.0
+        d[size:] = 0.0
+        np.abs(d, out=d)
+        mask = np.zeros(n)
+        mask[self.lo + base : self.hi + base] = factor
+        return d.reshape(k, n) @ mask
+
+    def abs_sum(self, a: np.ndarray, axis: int) -> np.ndarray:
+        """Sum over ``axis`` of the absolute derivative (the axis is removed)."""
+        total = None
+        fast = self.scalar is not None and a.ndim == 2 and axis == 1 and a.flags.c_contiguous
+        if fast and self.hi > self.lo:
+            total = self._abs_sum_rows_flat(a)
+        elif self.hi > self.lo:
+            inner, factor = self._interior(a, axis)
+            np.abs(inner, out=inner)
+            if axis == a.ndim - 1 and inner.ndim == 2:
+                total = inner @ np.ones(inner.shape[1])  # fast row sums
+            else:
+                total = inner.sum(axis=axis)
+            total *= abs(factor)
+        for i in self.boundary_rows:
+            r = np.abs(self._row(a, axis, i))
+            total = r if total is None else total + r
+        return total
+
+
+def _fornberg_rows(nodes: np.ndarray, index: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return np.array(
+        [
+            fornberg_weights(nodes[r], nodes[idx], order=1)
+            for r, idx in zip(rows, index, strict=True)
+        ]
+    )
+
+
+@lru_cache(maxsize=64)
+def _build_stencil(n: int, grid: tuple[float, ...] | None, accuracy: int, scheme: str) -> _Stencil:
+    """Construct (and cache) the stencil for one (grid, accuracy, scheme)."""
+    nodes = np.arange(n, dtype=np.float64) if grid is None else np.array(grid)
+    rows = np.arange(n)
+    if n == 2:
+        index = np.array([[0, 1], [0, 1]])
+        lo, hi, offsets = 0, 1, np.array([0, 1])
+    elif scheme == "central":
+        h = accuracy // 2
+        offsets = np.arange(-h, h + 1)
+        index = rows[:, None] + offsets[None, :]
+        # the h points nearest each end use the accuracy + 1 nodes at that end
+        window = np.arange(accuracy + 1)
+        index[:h] = window
+        index[n - h :] = n - 1 - window[::-1]
+        lo, hi = h, n - h
+    else:  # forward
+        offsets = np.arange(accuracy + 1)
+        index = rows[:, None] + offsets[None, :]
+        index[n - accuracy :] = n - 1 - offsets[::-1]
+        lo, hi = 0, n - accuracy
+    weights = _fornberg_rows(nodes, index, rows)
+
+    scalar = None
+    if grid is None:
+        # unit grid: every interior row has the same weights; compute them once
+        # on the integer offsets and drop rounding residue of weights that are
+        # exactly zero in exact arithmetic (the centre of a central stencil)
+        base = fornberg_weights(0.0, offsets.astype(np.float64), order=1)
+        base[np.abs(base) < 1e-12 * np.abs(base).max()] = 0.0
+        weights[lo:hi] = base
+        scalar = base
+        for i in range(n):  # boundary rows: same cleanup, same weights as findiff
+            w = weights[i]
+            w[np.abs(w) < 1e-12 * np.abs(w).max()] = 0.0
+    elif hi > lo and (weights[lo:hi] == weights[lo]).all():
+        scalar = weights[lo].copy()
+    weights.setflags(write=False)
+    index.setflags(write=False)
+    return _Stencil(n, index, weights, lo, hi, offsets, scalar)
+
+
+def _get_stencil(n: int, grid, accuracy: int, scheme: str) -> _Stencil:
+    """Validate the arguments and return the cached stencil for them."""
+    scheme = _validate_scheme(scheme)
+    accuracy = _validate_accuracy(accuracy, scheme)
+    if n < 2:
+        raise ValueError(f"a gradient along the sweep needs at least 2 points, got {n}")
+    _validate_n_points(n, accuracy, scheme)
+    key = None if grid is None else tuple(_validate_grid(grid, n).tolist())
+    return _build_stencil(n, key, accuracy, scheme)
+
+
+# ----------------------------------------------------------------------------
+# public measures
+# ----------------------------------------------------------------------------
+def property_gradients(
+    outputs, grid=None, accuracy: int = 2, scheme: str = "central"
+) -> np.ndarray:
+    """Derivative of model outputs along the sweep (axis 0).
+
+    Parameters
+    ----------
+    outputs : array_like, shape (N,) or (N, C)
+        Model outputs in sweep order; columns are differentiated independently.
+    grid : array_like, shape (N,), optional
+        Strictly increasing property values of the sweep points. ``None`` (the
+        default) means unit steps, i.e. gradients per step of the sweep.
+    accuracy : int, default 2
+        Accuracy order of the stencils. Even for ``scheme="central"``; any
+        positive integer for ``scheme="forward"``.
+    scheme : {"central", "forward"}, default "central"
+        ``"central"``: central stencils inside, one-sided stencils of the same
+        order at the ends. ``"forward"``: forward stencils everywhere, backward
+        at the last point (see the module notes for the exact node choice).
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``outputs``.
+
+    Raises
+    ------
+    ValueError
+        If ``outputs`` is not 1-D or 2-D or holds NaN/inf, the grid does not
+        match or is not strictly increasing, ``accuracy`` or ``scheme`` is
+        invalid, or there are fewer points than the stencils need
+        (``accuracy + 1``; two points always work, see Notes).
+
+    Notes
+    -----
+    With exactly two points the only possible stencil, the first-order
+    difference ``(f1 - f0) / (x1 - x0)``, is used at both points.
+
+    Examples
+    --------
+    >>> property_gradients([0.0, 1.0, 4.0, 9.0, 16.0])
+    array([0., 2., 4., 6., 8.])
+    >>> property_gradients([0.0, 1.0, 0.0, 1.0], scheme="forward", accuracy=1)
+    array([ 1., -1.,  1.,  1.])
+    """
+    f = _validate_outputs(outputs)
+    st = _get_stencil(f.shape[0], grid, accuracy, scheme)
+    return st.apply(f, axis=0)
+
+
+def expected_property_gradient(
+    outputs, grid=None, accuracy: int = 2, scheme: str = "central"
+) -> float | np.ndarray:
+    """Expected property gradient magnitude ``E[|grad_X F|]`` of a sweep.
+
+    The mean, over the ``N`` sweep points, of the absolute value of
+    :func:`property_gradients`. With the default unit grid it is the average
+    change of the output per step of the sweep.
+
+    Parameters
+    ----------
+    outputs : array_like, shape (N,) or (N, C)
+        Model outputs in sweep order.
+    grid, accuracy, scheme
+        As in :func:`property_gradients`.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A Python float for 1-D ``outputs``; an array of shape ``(C,)`` (one score
+        per column) for 2-D ``outputs``.
+
+    Raises
+    ------
+    ValueError
+        As in :func:`property_gradients`.
+
+    Notes
+    -----
+    With two points the score is ``|F(I1) - F(I0)|`` per step (divided by
+    ``x1 - x0`` for an explicit grid): both points get the first-order
+    difference, the only stencil two points allow.
+
+    Examples
+    --------
+    >>> expected_property_gradient([0.2, 0.9])
+    0.7
+    >>> expected_property_gradient([[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]])
+    array([0.5, 0.5])
+    """
+    grads = property_gradients(outputs, grid=grid, accuracy=accuracy, scheme=scheme)
+    score = np.abs(grads).mean(axis=0)
+    return float(score) if score.ndim == 0 else score
+
+
+def prediction_flips(outputs) -> int:
+    """Number of times the predicted class changes along the sweep.
+
+    Parameters
+    ----------
+    outputs : array_like, shape (N,) or (N, C)
+        For ``(N, C)``: scores per class (logits or probabilities); the
+        prediction is the arg-max of each row (ties go to the lowest class
+        index, as with :func:`numpy.argmax`). For ``(N,)`` (or ``(N, 1)``): the
+        probability of the positive class of a binary classifier; the
+        prediction is positive when the value is strictly above 0.5, so the
+        count is the number of times the sweep crosses the 0.5 threshold
+        (touching 0.5 without changing side is not a flip). This agrees with
+        the arg-max of the two-column output ``[1 - p, p]``.
+
+    Returns
+    -------
+    int
+        The number of changes; 0 means no prediction flip.
+
+    Raises
+    ------
+    ValueError
+        If ``outputs`` is not 1-D or 2-D, holds NaN/inf or has no points.
+
+    Examples
+    --------
+    >>> prediction_flips([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7]])
+    1
+    >>> prediction_flips([0.2, 0.6, 0.4, 0.45])
+    2
+    """
+    f = _validate_outputs(outputs)
+    if f.shape[0] == 0:
+        raise ValueError("outputs must contain at least one point")
+    if f.ndim == 2 and f.shape[1] == 1:
+        f = f[:, 0]
+    labels = f > 0.5 if f.ndim == 1 else np.argmax(f, axis=1)
+    return int(np.count_nonzero(labels[1:] != labels[:-1]))
+
+
+def _constant_mask(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    """True where values along ``axis`` are equal up to floating-point rounding.
+
+    A sequence counts as constant when its peak-to-peak range is at most eight
+    machine epsilons of its largest magnitude (exactly equal values included).
+    """
+    scale = np.abs(x).max(axis=axis)
+    return np.ptp(x, axis=axis) <= 8 * np.finfo(np.float64).eps * scale
+
+
+def pearson_rho(outputs, grid=None) -> float | np.ndarray:
+    """Pearson correlation between the property values and the outputs.
+
+    Parameters
+    ----------
+    outputs : array_like, shape (N,) or (N, C)
+        Model outputs in sweep order, ``N >= 2``.
+    grid : array_like, shape (N,), optional
+        Strictly increasing property values; ``numpy.arange(N)`` by default.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A float for 1-D ``outputs``, an array ``(C,)`` for 2-D ``outputs``.
+        Outputs that are constant (up to floating-point rounding) have no
+        defined correlation and give ``nan`` (no warning is raised).
+
+    Raises
+    ------
+    ValueError
+        If ``outputs`` is not 1-D or 2-D, holds NaN/inf, has fewer than two
+        points, or the grid does not match or is not strictly increasing.
+
+    Examples
+    --------
+    >>> round(pearson_rho([1.0, 2.0, 3.0, 5.0]), 6)
+    0.982708
+    >>> pearson_rho([3.0, 3.0, 3.0])
+    nan
+    """
+    f = _validate_outputs(outputs)
+    n = f.shape[0]
+    if n < 2:
+        raise ValueError(f"a correlation needs at least 2 points, got {n}")
+    g = np.arange(n, dtype=np.float64) if grid is None else _validate_grid(grid, n)
+    gc = g - g.mean()
+    fc = f - f.mean(axis=0)
+    num = np.tensordot(gc, fc, axes=(0, 0))
+    den = np.sqrt((gc @ gc) * (fc * fc).sum(axis=0))
+    const = _constant_mask(f, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = np.where(const, np.nan, num / np.where(const, 1.0, den))
+    rho = np.clip(rho, -1.0, 1.0)
+    return float(rho) if rho.ndim == 0 else rho

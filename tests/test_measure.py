@@ -1,0 +1,374 @@
+"""Tests for propgrad.measure: Fornberg weights, property gradients and scores."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import findiff
+import numpy as np
+import pytest
+import scipy.stats
+
+from propgrad.measure import (
+    _get_stencil,
+    expected_property_gradient,
+    fornberg_weights,
+    pearson_rho,
+    prediction_flips,
+    property_gradients,
+)
+
+RNG_SEED = 20260101
+
+
+def random_grid(n: int, seed: int, low: float = -1.0, high: float = 2.0) -> np.ndarray:
+    """Sorted random grid whose steps vary by a factor of up to ~10."""
+    rng = np.random.default_rng(seed)
+    steps = rng.uniform(0.1, 1.0, size=n - 1)
+    grid = np.concatenate([[0.0], np.cumsum(steps)])
+    return low + (high - low) * grid / grid[-1]
+
+
+# ----------------------------------------------------------------------------
+# Fornberg weights
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("nodes", "order", "expected"),
+    [
+        ([-1, 0, 1], 1, [-1 / 2, 0, 1 / 2]),  # central, 2nd order
+        ([-2, -1, 0, 1, 2], 1, [1 / 12, -2 / 3, 0, 2 / 3, -1 / 12]),  # central, 4th order
+        ([0, 1], 1, [-1, 1]),  # forward, 1st order
+        ([0, 1, 2], 1, [-3 / 2, 2, -1 / 2]),  # forward, 2nd order
+        ([-2, -1, 0], 1, [1 / 2, -2, 3 / 2]),  # backward, 2nd order
+        ([0, 1, 2, 3, 4], 1, [-25 / 12, 4, -3, 4 / 3, -1 / 4]),  # forward, 4th order
+        ([-1, 0, 1], 2, [1, -2, 1]),  # second derivative
+        ([-2, -1, 0, 1, 2], 2, [-1 / 12, 4 / 3, -5 / 2, 4 / 3, -1 / 12]),
+        ([-1, 0, 1], 0, [0, 1, 0]),  # interpolation at a node
+    ],
+)
+def test_fornberg_textbook_stencils(nodes, order, expected):
+    w = fornberg_weights(0.0, np.array(nodes, dtype=float), order=order)
+    np.testing.assert_allclose(w, expected, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("deriv", [1, 2])
+@pytest.mark.parametrize("acc", [2, 4, 6])
+def test_fornberg_equals_findiff_coefficients(deriv, acc):
+    coefs = findiff.coefficients(deriv=deriv, acc=acc)
+    for kind in ("center", "forward", "backward"):
+        offsets = np.asarray(coefs[kind]["offsets"], dtype=float)
+        expected = np.asarray(coefs[kind]["coefficients"], dtype=float)
+        w = fornberg_weights(0.0, offsets, order=deriv)
+        np.testing.assert_allclose(w, expected, rtol=1e-10, atol=1e-10, err_msg=kind)
+
+
+def test_fornberg_equals_findiff_on_arbitrary_offsets():
+    offsets = [-1.5, -0.25, 0.0, 0.75, 2.0]
+    expected = findiff.coefficients(deriv=1, offsets=offsets)["coefficients"]
+    np.testing.assert_allclose(fornberg_weights(0.0, offsets), expected, rtol=1e-10)
+
+
+def test_fornberg_exact_for_polynomials_on_nonuniform_nodes():
+    nodes = random_grid(6, seed=1)
+    x0 = 0.37  # not a node
+    for order in range(4):
+        w = fornberg_weights(x0, nodes, order=order)
+        for degree in range(6):  # 6 nodes: exact up to degree 5
+            f = nodes**degree
+            # order-th derivative of x**degree at x0
+            coef = np.prod(np.arange(degree, degree - order, -1)) if order <= degree else 0.0
+            exact = coef * x0 ** (degree - order) if order <= degree else 0.0
+            assert w @ f == pytest.approx(exact, abs=1e-9)
+
+
+def test_fornberg_interpolation_between_nodes():
+    # order 0 gives Lagrange interpolation weights: exact for a quadratic
+    nodes = np.array([0.0, 1.0, 3.0])
+    w = fornberg_weights(2.0, nodes, order=0)
+    assert w @ (nodes**2) == pytest.approx(4.0)
+    assert w.sum() == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------
+# property gradients
+# ----------------------------------------------------------------------------
+def test_unit_grid_equals_numpy_gradient():
+    x = np.random.default_rng(RNG_SEED).normal(size=(37, 3))
+    got = property_gradients(x)
+    np.testing.assert_allclose(got, np.gradient(x, axis=0, edge_order=2), rtol=0, atol=1e-14)
+    # interior identical to numpy's default edge_order=1 as well
+    np.testing.assert_allclose(got[1:-1], np.gradient(x, axis=0)[1:-1], rtol=0, atol=0)
+
+
+def test_explicit_uniform_grid_matches_unit_grid_scaled():
+    x = np.random.default_rng(1).normal(size=25)
+    grid = np.linspace(0.0, 4.8, 25)  # step 0.2
+    np.testing.assert_allclose(
+        property_gradients(x, grid=grid), property_gradients(x) / 0.2, rtol=1e-11, atol=1e-11
+    )
+
+
+@pytest.mark.parametrize("accuracy", [2, 4, 6])
+@pytest.mark.parametrize("kind", ["unit", "uniform", "random"])
+def test_polynomials_exact_up_to_stencil_order(accuracy, kind):
+    n = 21
+    if kind == "unit":
+        grid, x = None, np.arange(n, dtype=float)
+    elif kind == "uniform":
+        grid = np.linspace(-1.0, 1.5, n)
+        x = grid
+    else:
+        grid = random_grid(n, seed=accuracy)
+        x = grid
+    for degree in range(accuracy + 1):
+        f = x**degree
+        exact = degree * x ** (degree - 1) if degree else np.zeros(n)
+        got = property_gradients(f, grid=grid, accuracy=accuracy)
+        scale = max(1.0, np.abs(exact).max())
+        np.testing.assert_allclose(got, exact, rtol=0, atol=1e-8 * scale, err_msg=f"x^{degree}")
+    # one degree higher is *not* exact (the check above has teeth)
+    f = x ** (accuracy + 1)
+    exact = (accuracy + 1) * x**accuracy
+    got = property_gradients(f, grid=grid, accuracy=accuracy)
+    assert np.abs(got - exact).max() > 1e-6 * np.abs(exact).max()
+
+
+@pytest.mark.parametrize("accuracy", [1, 2, 3])
+def test_forward_scheme_polynomials_exact(accuracy):
+    grid = random_grid(15, seed=11 + accuracy)
+    for degree in range(accuracy + 1):
+        f = grid**degree
+        exact = degree * grid ** (degree - 1) if degree else np.zeros_like(grid)
+        got = property_gradients(f, grid=grid, accuracy=accuracy, scheme="forward")
+        np.testing.assert_allclose(got, exact, atol=1e-8)
+
+
+def test_forward_accuracy_one_is_forward_difference_quotient():
+    x = np.random.default_rng(3).normal(size=12)
+    got = property_gradients(x, scheme="forward", accuracy=1)
+    expected = np.append(np.diff(x), x[-1] - x[-2])
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-15)
+
+
+def test_zigzag_central_vs_forward():
+    zigzag = np.tile([0.0, 1.0], 10)
+    central = property_gradients(zigzag)
+    forward = property_gradients(zigzag, scheme="forward", accuracy=1)
+    assert np.abs(central[1:-1]).max() == 0.0  # central differences are blind to it
+    np.testing.assert_allclose(np.abs(forward), 1.0)
+
+
+@pytest.mark.parametrize("accuracy", [2, 4])
+def test_matches_findiff_operator_nonuniform(accuracy):
+    grid = random_grid(14, seed=5)
+    f = np.sin(3 * grid) + grid**2
+    expected = findiff.Diff(0, grid, acc=accuracy)(f)
+    np.testing.assert_allclose(
+        property_gradients(f, grid=grid, accuracy=accuracy), expected, rtol=1e-9, atol=1e-9
+    )
+
+
+def test_matches_findiff_operator_unit_grid():
+    f = np.cos(np.linspace(0, 3, 30))
+    expected = findiff.Diff(0, 1.0, acc=2)(f)
+    np.testing.assert_allclose(property_gradients(f), expected, rtol=0, atol=1e-14)
+
+
+def test_accuracy4_unit_grid_boundary_uses_end_window():
+    # documented choice: the second point uses the 5 nodes at the end
+    n = 10
+    d = _get_stencil(n, None, 4, "central").matrix()
+    np.testing.assert_allclose(d[1, :5], fornberg_weights(1.0, np.arange(5.0)), atol=1e-13)
+    np.testing.assert_allclose(d[0, :5], [-25 / 12, 4, -3, 4 / 3, -1 / 4], atol=1e-13)
+    np.testing.assert_allclose(d[4, 2:7], [1 / 12, -2 / 3, 0, 2 / 3, -1 / 12], atol=1e-13)
+
+
+def test_two_dimensional_columns_independent():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(30, 4))
+    grid = random_grid(30, seed=2)
+    both = property_gradients(x, grid=grid, accuracy=4)
+    for c in range(4):
+        np.testing.assert_allclose(both[:, c], property_gradients(x[:, c], grid=grid, accuracy=4))
+
+
+def test_stencil_is_cached():
+    a = _get_stencil(50, None, 2, "central")
+    b = _get_stencil(50, None, 2, "central")
+    assert a is b
+    g = random_grid(50, seed=1)
+    assert _get_stencil(50, g, 4, "central") is _get_stencil(50, g.copy(), 4, "central")
+
+
+# ----------------------------------------------------------------------------
+# two points (appendix A.4) and the expected property gradient
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize("accuracy", [2, 4])
+def test_two_points_give_absolute_difference(accuracy):
+    assert expected_property_gradient([0.3, 0.8], accuracy=accuracy) == pytest.approx(0.5)
+    assert expected_property_gradient([0.8, 0.3], accuracy=accuracy) == pytest.approx(0.5)
+    np.testing.assert_allclose(property_gradients([0.3, 0.8], accuracy=accuracy), [0.5, 0.5])
+    two = np.array([[0.1, 0.9], [0.7, 0.3]])
+    np.testing.assert_allclose(expected_property_gradient(two), [0.6, 0.6])
+    # with a grid: difference quotient
+    assert expected_property_gradient([0.3, 0.8], grid=[0.0, 2.0]) == pytest.approx(0.25)
+
+
+def test_expected_property_gradient_types_and_values():
+    ramp = 0.01 * np.arange(101)  # +1 % per step
+    score = expected_property_gradient(ramp)
+    assert isinstance(score, float)
+    assert score == pytest.approx(0.01, abs=1e-14)
+    cols = np.stack([ramp, -2 * ramp, np.ones(101)], axis=1)
+    scores = expected_property_gradient(cols)
+    assert isinstance(scores, np.ndarray) and scores.shape == (3,)
+    np.testing.assert_allclose(scores, [0.01, 0.02, 0.0], atol=1e-14)
+
+
+def test_expected_property_gradient_equals_mean_abs_gradient():
+    x = np.random.default_rng(9).normal(size=40)
+    grid = random_grid(40, seed=4)
+    got = expected_property_gradient(x, grid=grid, accuracy=4)
+    assert got == pytest.approx(np.abs(property_gradients(x, grid=grid, accuracy=4)).mean())
+
+
+def test_expected_property_gradient_of_sine_period():
+    # mean |cos| over a period is 2 / pi; per step of 2 pi / 1000
+    n = 1001
+    grid = np.linspace(0, 2 * np.pi, n)
+    score = expected_property_gradient(np.sin(grid), grid=grid, accuracy=4)
+    assert score == pytest.approx(2 / np.pi, rel=2e-3)
+
+
+# ----------------------------------------------------------------------------
+# prediction flips and Pearson's rho
+# ----------------------------------------------------------------------------
+def test_prediction_flips_argmax():
+    assert prediction_flips([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7]]) == 1
+    probs = np.array([[0.7, 0.2, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.7, 0.2, 0.1]])
+    assert prediction_flips(probs) == 3
+    assert prediction_flips(np.repeat(probs[:1], 5, axis=0)) == 0
+    assert isinstance(prediction_flips(probs), int)
+
+
+def test_prediction_flips_binary_threshold():
+    assert prediction_flips([0.2, 0.6, 0.4, 0.45]) == 2
+    assert prediction_flips([0.2, 0.5, 0.4]) == 0  # touching 0.5 is not a flip
+    assert prediction_flips([0.2, 0.5, 0.51]) == 1
+    assert prediction_flips(np.array([[0.2], [0.8], [0.9]])) == 1  # (N, 1) like (N,)
+    p = np.array([0.1, 0.6, 0.6, 0.3, 0.9])
+    assert prediction_flips(p) == prediction_flips(np.stack([1 - p, p], axis=1)) == 3
+
+
+def test_pearson_rho_matches_scipy():
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=50) + 0.05 * np.arange(50)
+    grid = random_grid(50, seed=3)
+    assert pearson_rho(y) == pytest.approx(scipy.stats.pearsonr(np.arange(50), y)[0], abs=1e-12)
+    assert pearson_rho(y, grid=grid) == pytest.approx(scipy.stats.pearsonr(grid, y)[0], abs=1e-12)
+    cols = np.stack([y, -y, np.full(50, 2.0)], axis=1)
+    rho = pearson_rho(cols)
+    assert rho.shape == (3,)
+    assert rho[0] == pytest.approx(-rho[1])
+    assert np.isnan(rho[2])
+
+
+def test_pearson_rho_constant_is_nan_and_linear_is_one():
+    assert np.isnan(pearson_rho([3.0, 3.0, 3.0]))
+    assert np.isnan(pearson_rho(np.full(10, 1.0) + 1e-17 * np.arange(10)))
+    assert pearson_rho(2.0 * np.arange(10) + 1.0) == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------
+# validation
+# ----------------------------------------------------------------------------
+def test_nan_and_inf_are_reported_with_count_and_position():
+    x = np.linspace(0, 1, 10)
+    x[4] = np.nan
+    x[7] = np.inf
+    with pytest.raises(ValueError, match=r"2 non-finite value\(s\).*first is nan at index 4"):
+        property_gradients(x)
+    y = np.zeros((5, 3))
+    y[2, 1] = -np.inf
+    with pytest.raises(ValueError, match=r"1 non-finite.*index \(2, 1\)"):
+        expected_property_gradient(y)
+    with pytest.raises(ValueError, match="non-finite"):
+        prediction_flips([0.1, np.nan])
+    with pytest.raises(ValueError, match="non-finite"):
+        pearson_rho([0.1, np.nan, 0.3])
+
+
+def test_too_few_points():
+    with pytest.raises(ValueError, match="needs at least 5 points.*but 4 were given"):
+        property_gradients(np.arange(4.0), accuracy=4)
+    with pytest.raises(ValueError, match="needs at least 4 points.*but 3 were given"):
+        property_gradients(np.arange(3.0), accuracy=3, scheme="forward")
+    with pytest.raises(ValueError, match="at least 2 points, got 1"):
+        expected_property_gradient([1.0])
+    with pytest.raises(ValueError, match="at least 2 points, got 1"):
+        pearson_rho([1.0])
+    with pytest.raises(ValueError, match="at least one point"):
+        prediction_flips(np.zeros((0, 3)))
+
+
+def test_bad_grid():
+    with pytest.raises(ValueError, match=r"strictly increasing; grid\[2\] = 1.0 is not greater"):
+        property_gradients(np.arange(4.0), grid=[0.0, 1.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="strictly increasing"):
+        pearson_rho(np.arange(3.0), grid=[2.0, 1.0, 0.0])
+    with pytest.raises(ValueError, match="grid has 3 values but the sweep has 4 points"):
+        property_gradients(np.arange(4.0), grid=[0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="grid must be 1-D"):
+        property_gradients(np.arange(4.0), grid=np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="grid must be finite"):
+        property_gradients(np.arange(3.0), grid=[0.0, np.nan, 2.0])
+
+
+def test_wrong_ndim():
+    with pytest.raises(
+        ValueError, match=r"must be 1-D or 2-D, got an array with shape \(2, 3, 4\)"
+    ):
+        property_gradients(np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match="must be 1-D or 2-D"):
+        expected_property_gradient(3.0)
+    with pytest.raises(ValueError, match="numeric array"):
+        property_gradients(["a", "b", "c"])
+
+
+@pytest.mark.parametrize("accuracy", [0, -2, 3, 2.0, True, "2"])
+def test_bad_accuracy_central(accuracy):
+    with pytest.raises(ValueError, match="accuracy must be a positive"):
+        property_gradients(np.arange(10.0), accuracy=accuracy)
+
+
+def test_odd_accuracy_message_and_forward_allows_it():
+    with pytest.raises(ValueError, match="even integer.*got 3"):
+        property_gradients(np.arange(10.0), accuracy=3)
+    assert property_gradients(np.arange(10.0), accuracy=3, scheme="forward") == pytest.approx(1.0)
+
+
+def test_bad_scheme():
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        property_gradients(np.arange(10.0), scheme="backward")
+
+
+def test_fornberg_validation():
+    with pytest.raises(ValueError, match="order must be a non-negative integer"):
+        fornberg_weights(0.0, [0.0, 1.0], order=-1)
+    with pytest.raises(ValueError, match="order 2 needs at least 3 grid points, got 2"):
+        fornberg_weights(0.0, [0.0, 1.0], order=2)
+    with pytest.raises(ValueError, match="distinct"):
+        fornberg_weights(0.0, [0.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="x0 must be a finite real"):
+        fornberg_weights(np.nan, [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="grid must contain only finite"):
+        fornberg_weights(0.0, [0.0, np.inf, 2.0])
+
+
+def test_numerical_core_does_not_import_torch():
+    code = (
+        "import sys; import propgrad.measure, propgrad.stats; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
