@@ -248,3 +248,54 @@ def plot_frames_and_curves(
         grid, curves, curve_ax, bands=bands, threshold=threshold, xlabel=xlabel, ylabel=ylabel
     )
     return fig, (frame_axes, curve_ax)
+
+
+def plot_mean_behaviour(
+    summaries: Mapping[str, Any],
+    ax: Any = None,
+    *,
+    x: Sequence[float] | np.ndarray | None = None,
+    xlabel: str = "step",
+    ylabel: str = "mean output",
+    threshold: float | None = 0.5,
+    ylim: tuple[float, float] | None = (-0.02, 1.02),
+) -> tuple[Any, Any]:
+    """Mean output curves of several models with one-standard-deviation bands.
+
+    The legend gives each model's E[|∇X|] of the mean curve, as in the paper's
+    Figs. 3 and 12.
+
+    Parameters
+    ----------
+    summaries : mapping
+        Model label -> :class:`propgrad.summary.BehaviourSummary`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into.
+    x : array_like, optional
+        x values (default: the step index).
+    xlabel, ylabel : str, optional
+        Axis labels.
+    threshold : float or None, optional
+        Decision threshold line.
+    ylim : tuple of float or None, optional
+        y limits.
+
+    Returns
+    -------
+    fig, ax
+    """
+    labels = {name: f"{name} ({s.gradient:.4f})" for name, s in summaries.items()}
+    first = next(iter(summaries.values()))
+    x = np.arange(len(first.mean_curve)) if x is None else x
+    fig, ax = plot_curves(
+        x,
+        {labels[n]: s.mean_curve for n, s in summaries.items()},
+        ax,
+        bands={labels[n]: s.std_curve for n, s in summaries.items()},
+        threshold=threshold,
+        xlabel=xlabel,
+        ylabel=ylabel,
+        ylim=ylim,
+    )
+    ax.legend(fontsize=7, title="model (E[|∇X|] of the mean)", title_fontsize=7)
+    return fig, ax

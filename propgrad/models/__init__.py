@@ -18,6 +18,12 @@ _EXPORTS: dict[str, str] = {
     "load_cvd_convmixer": "propgrad.models.authors",
     "load_convmixer_checkpoint": "propgrad.models.authors",
     "load_cvd_image": "propgrad.models.authors",
+    "CVD_AUTHORS_REPORTED": "propgrad.models.authors",
+    "CVD_CHECKPOINT_ACCURACY": "propgrad.models.authors",
+    "CVD_PAPER_TABLE1": "propgrad.models.authors",
+    "CVD_PAPER_TABLE5": "propgrad.models.authors",
+    "CVD_PAPER_TABLE6": "propgrad.models.authors",
+    "CVD_PAPER_TABLE7": "propgrad.models.authors",
 }
 
 __all__ = sorted(_EXPORTS)
