@@ -3,8 +3,9 @@
 Prints the 3x3 accuracy table (rows: training split, columns: test split),
 the fur-tone and background E[|grad X|] of every model (mean |finite
 difference| per step of the cat probability along 21-step exact sweeps on
-test images) and their ratio, and the wall-clock time of rendering and
-training. Models are trained from scratch in a temporary cache unless
+test images of the two biased test splits, half from each) and their ratio,
+and the wall-clock time of rendering and training. Models are trained from
+scratch in a temporary cache unless
 ``--cache`` is given.
 
     python benchmarks/calibrate_cats_dogs.py --preset demo
@@ -73,8 +74,10 @@ def main() -> None:
         cfg = cd.cats_dogs_config(name, preset)
         tests[name] = cd.make_split_from_config(cfg, test_only=True)
     print(f"render test splits: {time.perf_counter() - t0:.1f}s")
-    # gradient probes: balanced test images of the unbiased split
-    probe = tests["unbiased"].params_test[: args.n_sweep]
+    # gradient probes: test images with a clearly dark or clearly light fur (like
+    # the paper's sorted photos): half from each biased test split, both classes
+    half = args.n_sweep // 2
+    probe = tests["dark-cats"].params_test[:half] + tests["dark-dogs"].params_test[:half]
 
     results = {"preset": preset, "models": {}}
     total_train = 0.0

@@ -712,8 +712,14 @@ def make_split(
 # ----------------------------------------------------------------------------
 
 #: World, model and training settings of the Cats-vs-Dogs experiment by size.
-#: "smoke" only checks that everything runs (seconds); "demo" reproduces the
-#: pattern of the paper's Table 5 on a CPU in a few minutes per model.
+#: "smoke" only checks that everything runs (seconds; accuracies are near
+#: chance). "demo" reproduces the pattern of the paper's Table 5 on a CPU in
+#: about two minutes per model (one torch thread): the unbiased model is
+#: accurate on all three test splits, each biased model only on its own split.
+#: The knobs that matter: ``shape_overlap`` (shape must stay learnable for the
+#: unbiased model yet be harder than the fur-tone colour cue), the number of
+#: epochs and the patch size (8 keeps an epoch at a few seconds on a CPU).
+#: See ``benchmarks/calibrate_cats_dogs.py`` for the measured table.
 CATS_DOGS_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {
         "world": {
@@ -728,8 +734,8 @@ CATS_DOGS_PRESETS: dict[str, dict[str, Any]] = {
         },
         "model": {"dim": 32, "depth": 2, "kernel_size": 5, "patch_size": 4, "n_classes": 2},
         "train": {
-            "epochs": 2,
-            "batch_size": 64,
+            "epochs": 3,
+            "batch_size": 32,
             "lr": 1e-3,
             "weight_decay": 5e-4,
             "betas": [0.9, 0.999],
@@ -740,18 +746,18 @@ CATS_DOGS_PRESETS: dict[str, dict[str, Any]] = {
     "demo": {
         "world": {
             "size": 64,
-            "n_train_per_class": 1500,
+            "n_train_per_class": 1250,
             "n_test_per_class": 250,
             "seed": 0,
-            "shape_overlap": 0.3,
+            "shape_overlap": 0.15,
             "pixel_noise": 0.03,
             "dark_range": [0.0, 0.35],
             "light_range": [0.65, 1.0],
         },
-        "model": {"dim": 64, "depth": 4, "kernel_size": 5, "patch_size": 4, "n_classes": 2},
+        "model": {"dim": 64, "depth": 4, "kernel_size": 5, "patch_size": 8, "n_classes": 2},
         "train": {
-            "epochs": 6,
-            "batch_size": 64,
+            "epochs": 10,
+            "batch_size": 32,
             "lr": 1e-3,
             "weight_decay": 5e-4,
             "betas": [0.9, 0.999],
