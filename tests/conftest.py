@@ -14,6 +14,9 @@ SHARED_ASSETS = ROOT.parent / "shared" / "assets"
 # Notebook kernels are started by name ("python3"); make sure that name resolves
 # to this interpreter's environment, whatever PATH the caller had.
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+# Tests run in two pytest-xdist workers on a 2-core machine; one BLAS/torch thread
+# per process (notebook kernels inherit it) avoids threads waiting on each other.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 # The authors' files: tests never touch the network. Use $PROPGRAD_ASSETS when
 # set, else the development layout's ../shared/assets.
 if not os.environ.get("PROPGRAD_ASSETS") and (SHARED_ASSETS / "authors-cvd").is_dir():
@@ -41,18 +44,30 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 
 def run_notebook(name: str, tmp_path: Path, **parameters) -> dict:
-    """Execute ``notebooks/<name>.ipynb`` with papermill and return its results JSON."""
+    """Execute a notebook at the smoke profile with papermill; return its results JSON.
+
+    ``name`` is a notebook in ``notebooks/`` (its paired ``.ipynb`` is run, as a
+    user would) or a path like ``book/use-your-model.md`` (converted with
+    jupytext first).
+    """
+    import jupytext
     import papermill
 
     from propgrad.record import Results
 
+    if name.endswith(".md"):
+        source = tmp_path / (Path(name).stem + ".ipynb")
+        jupytext.write(jupytext.read(ROOT / name), source)
+        workdir, name = (ROOT / name).parent, Path(name).stem
+    else:
+        source, workdir = ROOT / "notebooks" / f"{name}.ipynb", ROOT / "notebooks"
     results_path = tmp_path / f"{name}-results.json"
     papermill.execute_notebook(
-        str(ROOT / "notebooks" / f"{name}.ipynb"),
+        str(source),
         str(tmp_path / f"{name}-out.ipynb"),
         parameters={"profile": "smoke", "results_path": str(results_path), **parameters},
         kernel_name="python3",
-        cwd=str(ROOT / "notebooks"),
+        cwd=str(workdir),
         progress_bar=False,
     )
     return Results.load(results_path)
