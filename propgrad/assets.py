@@ -8,7 +8,7 @@ comes from, its SHA-256 digest, its licence and how to cite it.
    environment variable ``PROPGRAD_ASSETS``, laid out like the project's
    ``shared/assets`` folder (``<dir>/authors-cvd/checkpoints/...``);
 2. the user cache, ``$PROPGRAD_CACHE/assets/<relpath>`` (default cache
-   ``~/.cache/propgrad``);
+   ``~/.cache/propgrad``; see :func:`propgrad.cache.cache_dir`);
 3. a download from the asset's URL into the cache (written to a temporary
    file, verified, then renamed into place).
 
@@ -29,8 +29,10 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from propgrad.cache import CACHE_ENV, cache_dir
+
 ENV_ASSETS = "PROPGRAD_ASSETS"
-ENV_CACHE = "PROPGRAD_CACHE"
+ENV_CACHE = CACHE_ENV
 
 AUTHORS_RAW_BASE = "https://raw.githubusercontent.com/PropGrad/Interventional-XAI/main/"
 AUTHORS_REPO = "https://github.com/PropGrad/Interventional-XAI"
@@ -222,18 +224,6 @@ def get_asset(name: str) -> Asset:
         ) from None
 
 
-def cache_dir() -> Path:
-    """Return the user cache directory (``$PROPGRAD_CACHE`` or ``~/.cache/propgrad``).
-
-    Returns
-    -------
-    Path
-        The directory (not created).
-    """
-    value = os.environ.get(ENV_CACHE)
-    return Path(value).expanduser() if value else Path.home() / ".cache" / "propgrad"
-
-
 def _asset_dirs() -> list[Path]:
     value = os.environ.get(ENV_ASSETS, "")
     return [Path(part).expanduser() for part in value.split(os.pathsep) if part.strip()]
@@ -339,7 +329,7 @@ def fetch_asset(name: str, *, download: bool = True) -> Path:
         candidate = directory / asset.relpath
         if candidate.is_file():
             return _verify(asset, candidate, f"${ENV_ASSETS}")
-    cached = cache_dir() / "assets" / asset.relpath
+    cached = cache_dir("assets") / asset.relpath
     if cached.is_file():
         return _verify(asset, cached, "user cache")
     if not download:

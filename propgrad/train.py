@@ -3,10 +3,13 @@
 :func:`train_classifier` trains any ``nn.Module`` that maps (B, 3, H, W)
 inputs to class logits with AdamW (the paper's settings by default: learning
 rate 1e-3, weight decay 5e-4, betas (0.9, 0.999)) and cross-entropy.
-:func:`train_or_load` wraps it in a disk cache: a model is identified by the
-sha256 of its configuration (sorted JSON), trained once, saved atomically and
-loaded on every later call. Training writes a checkpoint after every epoch, so
-an interrupted run resumes where it stopped.
+:func:`train_or_load` wraps it in a disk cache under
+:func:`propgrad.cache.cache_dir` ``("models")``: a model is identified by the
+key of its configuration (:func:`propgrad.cache.config_key`, re-exported here:
+the sha256 of its canonical sorted JSON), trained once, saved atomically
+(:func:`propgrad.cache.atomic_path`) and loaded on every later call. Training
+writes a checkpoint after every epoch, so an interrupted run resumes where it
+stopped.
 
 Inputs are uint8 images (N, H, W, 3) (or floats in [0, 1]); they are scaled to
 [-1, 1], the normalisation the authors use for their ConvMixers.
@@ -21,9 +24,7 @@ machines, thread counts or versions results can differ in the last bits.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from propgrad.cache import atomic_path, cache_dir, config_key
 
 #: Augmentations understood by name (see :func:`make_augment`).
 AUGMENTATIONS = ("none", "flip", "flip-crop", "trivialaugment")
@@ -45,8 +48,7 @@ def default_cache_dir() -> Path:
     Path
         The folder (not created).
     """
-    root = os.environ.get("PROPGRAD_CACHE") or Path.home() / ".cache" / "propgrad"
-    return Path(root) / "models"
+    return cache_dir("models")
 
 
 def to_model_input(images: Any) -> torch.Tensor:
@@ -364,29 +366,10 @@ def evaluate_accuracy(model: nn.Module, x: Any, y: Any, *, batch_size: int = 256
     return float(np.mean(proba.argmax(1) == y))
 
 
-def config_key(config: dict[str, Any]) -> str:
-    """Return the cache key of a configuration: sha256 of its sorted JSON (hex, 16 chars).
-
-    Parameters
-    ----------
-    config : dict
-        JSON-serialisable configuration (tuples count as lists).
-
-    Returns
-    -------
-    str
-        16 hexadecimal characters.
-    """
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def _save_checkpoint(payload: dict[str, Any], path: Path) -> None:
     """Write ``payload`` with torch.save to a temporary file, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def _plain(value: Any) -> Any:
