@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import requires_assets, run_notebook
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("notebooks")]
@@ -24,7 +23,6 @@ def test_use_your_model_page(tmp_path):
 def test_environment_page(tmp_path):
     import jupytext
     import nbclient
-
     from conftest import ROOT
 
     nb = jupytext.read(ROOT / "book" / "environment.md")
