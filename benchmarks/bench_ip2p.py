@@ -27,10 +27,7 @@ times the per-call baseline on the first N scales and reports its fps.
 from __future__ import annotations
 
 import argparse
-import json
-import tempfile
 import time
-from pathlib import Path
 
 import diffusers
 import numpy as np
@@ -41,41 +38,16 @@ from propgrad.interventions.instruct_pix2pix import (
     instruct_pix2pix_frames,
     load_instruct_pix2pix,
 )
+from propgrad.interventions.tiny_models import _char_clip_tokenizer, tiny_instruct_pix2pix
 
 INSTRUCTION = "change the fur color to black"
 
 
-def _byte_level_chars() -> list[str]:
-    printable = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("\xa1"), ord("\xac") + 1))
-        + list(range(ord("\xae"), ord("\xff") + 1))
-    )
-    codes, extra = printable[:], 0
-    for byte in range(256):
-        if byte not in printable:
-            printable.append(byte)
-            codes.append(256 + extra)
-            extra += 1
-    return [chr(c) for c in codes]
+def build_pipeline(real_arch: bool, device: torch.device, dtype: torch.dtype, size: int = 64):
+    """Random-weight InstructPix2Pix: tiny (library builder), or the SD-1.5 architecture."""
+    if not real_arch:
+        return tiny_instruct_pix2pix(size=size, device=device, dtype=dtype)
 
-
-def _char_tokenizer(max_length: int):
-    """A CLIP tokenizer with a character vocabulary (no merges): fine for timing."""
-    from transformers import CLIPTokenizer
-
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for suffix in ("", "</w>"):
-        for char in _byte_level_chars():
-            vocab.setdefault(char + suffix, len(vocab))
-    folder = Path(tempfile.mkdtemp(prefix="ip2p_tok_"))
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
-    return CLIPTokenizer.from_pretrained(str(folder), model_max_length=max_length)
-
-
-def build_pipeline(real_arch: bool, device: torch.device, dtype: torch.dtype):
-    """Random-weight InstructPix2Pix: tiny, or the SD-1.5 architecture."""
     from diffusers import (
         AutoencoderKL,
         EulerAncestralDiscreteScheduler,
@@ -85,83 +57,46 @@ def build_pipeline(real_arch: bool, device: torch.device, dtype: torch.dtype):
     from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(0)
-    if real_arch:
-        tokenizer = _char_tokenizer(77)
-        unet_cfg = dict(
-            sample_size=64,
-            in_channels=8,
-            out_channels=4,
-            layers_per_block=2,
-            block_out_channels=(320, 640, 1280, 1280),
-            down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
-            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
-            cross_attention_dim=768,
-            attention_head_dim=8,
-            norm_num_groups=32,
-            flip_sin_to_cos=True,
-            freq_shift=0,
-        )
-        vae_cfg = dict(
-            in_channels=3,
-            out_channels=3,
-            down_block_types=("DownEncoderBlock2D",) * 4,
-            up_block_types=("UpDecoderBlock2D",) * 4,
-            block_out_channels=(128, 256, 512, 512),
-            layers_per_block=2,
-            latent_channels=4,
-            norm_num_groups=32,
-            sample_size=512,
-            scaling_factor=0.18215,
-        )
-        text_cfg = CLIPTextConfig(
-            vocab_size=49408,
-            hidden_size=768,
-            intermediate_size=3072,
-            num_hidden_layers=12,
-            num_attention_heads=12,
-            max_position_embeddings=77,
-            hidden_act="quick_gelu",
-            projection_dim=768,
-            bos_token_id=0,
-            eos_token_id=1,
-            pad_token_id=1,
-        )
-    else:
-        tokenizer = _char_tokenizer(32)
-        unet_cfg = dict(
-            sample_size=32,
-            in_channels=8,
-            out_channels=4,
-            layers_per_block=1,
-            block_out_channels=(32, 64),
-            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-            cross_attention_dim=32,
-            attention_head_dim=8,
-            norm_num_groups=16,
-        )
-        vae_cfg = dict(
-            in_channels=3,
-            out_channels=3,
-            down_block_types=("DownEncoderBlock2D",) * 2,
-            up_block_types=("UpDecoderBlock2D",) * 2,
-            block_out_channels=(16, 32),
-            layers_per_block=1,
-            latent_channels=4,
-            norm_num_groups=16,
-            sample_size=64,
-        )
-        text_cfg = CLIPTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=37,
-            num_attention_heads=4,
-            num_hidden_layers=2,
-            max_position_embeddings=32,
-            bos_token_id=0,
-            eos_token_id=1,
-            pad_token_id=1,
-        )
+    tokenizer = _char_clip_tokenizer(77)
+    unet_cfg = dict(
+        sample_size=64,
+        in_channels=8,
+        out_channels=4,
+        layers_per_block=2,
+        block_out_channels=(320, 640, 1280, 1280),
+        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+        cross_attention_dim=768,
+        attention_head_dim=8,
+        norm_num_groups=32,
+        flip_sin_to_cos=True,
+        freq_shift=0,
+    )
+    vae_cfg = dict(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(128, 256, 512, 512),
+        layers_per_block=2,
+        latent_channels=4,
+        norm_num_groups=32,
+        sample_size=512,
+        scaling_factor=0.18215,
+    )
+    text_cfg = CLIPTextConfig(
+        vocab_size=49408,
+        hidden_size=768,
+        intermediate_size=3072,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        max_position_embeddings=77,
+        hidden_act="quick_gelu",
+        projection_dim=768,
+        bos_token_id=0,
+        eos_token_id=1,
+        pad_token_id=1,
+    )
     # build directly on the target device (random init of the large UNet on a CPU is slow)
     with torch.device(device):
         unet = UNet2DConditionModel(**unet_cfg)
@@ -232,7 +167,7 @@ def main(argv: list[str] | None = None) -> dict:
             pipe = None
     if pipe is None:
         start = time.perf_counter()
-        pipe = build_pipeline(real, device, dtype)
+        pipe = build_pipeline(real, device, dtype, size)
         print(f"built random-weight pipeline in {time.perf_counter() - start:.1f} s")
 
     rng = np.random.default_rng(0)

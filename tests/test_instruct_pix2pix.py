@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import numpy as np
@@ -21,6 +20,7 @@ from propgrad.interventions.instruct_pix2pix import (  # noqa: E402
     load_instruct_pix2pix,
     paper_text_scales,
 )
+from propgrad.interventions.tiny_models import tiny_instruct_pix2pix  # noqa: E402
 from propgrad.sweep import Sweep  # noqa: E402
 
 # numpy-2 deprecation notices raised inside diffusers schedulers, not by this package
@@ -33,111 +33,10 @@ STEPS = 3
 TOL = 1e-4  # max abs difference on [0, 1] float images
 
 
-def _byte_level_chars() -> list[str]:
-    """The 256 printable stand-ins a byte-level BPE uses for raw bytes."""
-    printable = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("\xa1"), ord("\xac") + 1))
-        + list(range(ord("\xae"), ord("\xff") + 1))
-    )
-    codes, extra = printable[:], 0
-    for byte in range(256):
-        if byte not in printable:
-            printable.append(byte)
-            codes.append(256 + extra)
-            extra += 1
-    return [chr(c) for c in codes]
-
-
-def _tiny_tokenizer(folder):
-    """A CLIP tokenizer with a character-level vocabulary and no merges."""
-    from transformers import CLIPTokenizer
-
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for suffix in ("", "</w>"):
-        for char in _byte_level_chars():
-            vocab.setdefault(char + suffix, len(vocab))
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
-    return CLIPTokenizer.from_pretrained(str(folder), model_max_length=32)
-
-
-def _tiny_pipeline(tokenizer, scheduler_name="euler_a"):
-    from diffusers import (
-        AutoencoderKL,
-        DDIMScheduler,
-        EulerAncestralDiscreteScheduler,
-        StableDiffusionInstructPix2PixPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        sample_size=16,
-        in_channels=8,
-        out_channels=4,
-        layers_per_block=1,
-        block_out_channels=(32, 64),
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32,
-        attention_head_dim=8,
-        norm_num_groups=16,
-    )
-    vae = AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
-        up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
-        block_out_channels=(16, 32),
-        layers_per_block=1,
-        latent_channels=4,
-        norm_num_groups=16,
-        sample_size=32,
-    )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=37,
-            num_attention_heads=4,
-            num_hidden_layers=2,
-            max_position_embeddings=32,
-            bos_token_id=0,
-            eos_token_id=1,
-            pad_token_id=1,
-        )
-    )
-    common = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
-    scheduler = {
-        "euler_a": lambda: EulerAncestralDiscreteScheduler(**common),
-        "ddim": lambda: DDIMScheduler(**common, clip_sample=False, set_alpha_to_one=False),
-    }[scheduler_name]()
-    pipe = StableDiffusionInstructPix2PixPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
-    pipe.set_progress_bar_config(disable=True)
-    return pipe.to("cpu")
-
-
 @pytest.fixture(scope="module")
-def tokenizer(tmp_path_factory):
+def pipe():
     torch.set_num_threads(1)
-    return _tiny_tokenizer(tmp_path_factory.mktemp("tiny_tokenizer"))
-
-
-@pytest.fixture(scope="module")
-def pipe(tokenizer):
-    return _tiny_pipeline(tokenizer, "euler_a")
+    return tiny_instruct_pix2pix(size=32, scheduler="euler_ancestral")
 
 
 @pytest.fixture(scope="module")
@@ -184,9 +83,9 @@ class CallCounter:
 # --------------------------------------------------------------------------- equivalence
 
 
-@pytest.mark.parametrize("scheduler_name", ["euler_a", "ddim"])
-def test_batched_frames_equal_pipeline_calls(tokenizer, pipe, image, scheduler_name):
-    pipeline = pipe if scheduler_name == "euler_a" else _tiny_pipeline(tokenizer, scheduler_name)
+@pytest.mark.parametrize("scheduler_name", ["euler_ancestral", "ddim"])
+def test_batched_frames_equal_pipeline_calls(pipe, image, scheduler_name):
+    pipeline = pipe if scheduler_name == "euler_ancestral" else tiny_instruct_pix2pix(32, "ddim")
     frames = instruct_pix2pix_frames(
         pipeline, image, INSTRUCTION, SCALES, IMAGE_SCALE, num_inference_steps=STEPS,
         batch_size=3, progress=False,
