@@ -131,3 +131,71 @@ def test_background_sweep_and_explain_authors_model(tmp_path, photo, capsys):
     assert report["n_permutations"] == 200
     assert (tmp_path / "r" / "report.png").exists()
     assert "E[|grad X|]" in capsys.readouterr().out
+
+
+def test_sweep_edit_with_a_local_model_folder(tmp_path, monkeypatch, capsys):
+    """``sweep edit`` loads a pipeline folder written by ``save_pretrained``, offline."""
+    pytest.importorskip("diffusers")
+    import warnings
+
+    from propgrad.interventions.tiny_models import tiny_instruct_pix2pix
+    from propgrad.sweep import Sweep
+
+    monkeypatch.setenv("PROPGRAD_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "ip2p"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tiny_instruct_pix2pix(size=32, scheduler="ddim").save_pretrained(folder)
+    photo = tmp_path / "small.png"
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(photo)
+    out = tmp_path / "edit"
+    code = main(
+        ["sweep", "edit", str(photo), "--instruction", "make it red", "--scales", "1.5,3,6",
+         "--image-scale", "1.5", "--steps", "2", "--model-id", str(folder),
+         "--local-files-only", "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert "wrote 3 frames" in capsys.readouterr().out
+    sweep = Sweep.load(out)
+    assert len(sweep) == 3
+    assert sweep.grid.tolist() == [1.5, 3.0, 6.0]
+    assert sweep.grid_name == "CFG text scale"
+    assert sweep.metadata["instruction"] == "make it red"
+    assert sweep.metadata["source"] == str(photo)
+    assert sweep.to_array().shape == (3, 32, 32, 3)
+    assert sweep.metadata["cache_dir"].startswith(str(tmp_path / "cache"))
+
+
+def test_explain_timm_model_from_checkpoint(tmp_path, photo, capsys):
+    """``explain`` builds a timm model from a state dict; bad checkpoints exit 2."""
+    timm = pytest.importorskip("timm")
+    torch = pytest.importorskip("torch")
+
+    torch.manual_seed(0)
+    ckpt = tmp_path / "resnet18.pt"
+    torch.save(timm.create_model("resnet18", num_classes=3).state_dict(), ckpt)
+    sweep = tmp_path / "s"
+    assert main(["sweep", "background", str(photo), "--out", str(sweep), "--steps", "5"]) == 0
+    capsys.readouterr()
+
+    def explain(spec, checkpoint):
+        return main(
+            ["explain", "--model", spec, "--checkpoint", str(checkpoint), "--sweep", str(sweep),
+             "--out", str(tmp_path / "r"), "--class-names", "a,b,c", "--permutations", "50"]
+        )  # fmt: skip
+
+    assert explain("timm:resnet18", ckpt) == 0
+    capsys.readouterr()
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["class_names"] == ["a", "b", "c"]
+    assert np.asarray(report["outputs"]).shape == (5, 3)
+    assert report["n_permutations"] == 50
+
+    assert explain("timm:resnet34", ckpt) == 2
+    err = _one_line_error(capsys)
+    assert "cannot load" in err and str(ckpt) in err and "timm:resnet34" in err
+
+    missing = tmp_path / "missing.pt"
+    assert explain("timm:resnet18", missing) == 2
+    assert f"checkpoint not found: {missing}" in _one_line_error(capsys)
