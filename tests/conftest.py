@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,10 @@ os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.
 # Tests run in two pytest-xdist workers on a 2-core machine; one BLAS/torch thread
 # per process (notebook kernels inherit it) avoids threads waiting on each other.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Caches (trained toy models, sweeps, flip-task scores) go to a fresh folder per
+# test process, never to the user's home; notebook kernels inherit it.
+if not os.environ.get("PROPGRAD_CACHE"):
+    os.environ["PROPGRAD_CACHE"] = tempfile.mkdtemp(prefix="propgrad-test-cache-")
 # The authors' files: tests never touch the network. Use $PROPGRAD_ASSETS when
 # set, else the development layout's ../shared/assets.
 if not os.environ.get("PROPGRAD_ASSETS") and (SHARED_ASSETS / "authors-cvd").is_dir():
@@ -34,13 +39,6 @@ requires_assets = pytest.mark.skipif(
     reason="the authors' files are not available (set PROPGRAD_ASSETS to a folder laid out "
     "like shared/assets)",
 )
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Keep each test session's caches out of the user's home directory."""
-    if "PROPGRAD_CACHE" not in os.environ:
-        monkeypatch.setenv("PROPGRAD_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 def run_notebook(name: str, tmp_path: Path, **parameters) -> dict:
