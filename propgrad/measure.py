@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from numbers import Integral, Real
 
 import numpy as np
@@ -316,43 +316,80 @@ class _Stencil:
             out[pre + (i,)] = self._row(a, axis, i)
         return out
 
-    def _abs_sum_rows_flat(self, a: np.ndarray) -> np.ndarray:
-        """Row sums of the absolute interior derivative of a C-contiguous 2-D array.
+    @cached_property
+    def _flat_plan(self):
+        """Precomputed pieces of :meth:`_abs_sum_rows_flat` (scalar stencils only).
 
-        Works on the flattened array, so every pass is contiguous: the stencil is
-        applied across row ends too, and the values that straddle two rows are
-        dropped by a 0/1 weight vector in the final matrix-vector product.
+        Returns the interior offsets (shifted to start at 0) and weights (zero
+        weights dropped), their ``span``, whether the interior stencil is a
+        plain difference ``w * (f[j] - f[i])``, the boundary rows as
+        ``(column, (first_node, last_node + 1, weights))`` (their nodes must be
+        contiguous; ``column`` is the column of the flat difference they are
+        written to) and the weight vector of the final row sums (``|w|`` or 1
+        on interior columns, 1 on boundary columns); or ``None`` when the fused
+        form does not apply.
         """
-        k, n = a.shape
+        if self.scalar is None or self.hi <= self.lo:
+            return None
         keep = self.scalar != 0.0
         offs, ws = self.offsets[keep], self.scalar[keep]
         base, span = int(offs.min()), int(offs.max() - offs.min())
+        n = self.n
+        inner = np.arange(self.lo + base, self.hi + base)
+        free = np.setdiff1d(np.arange(n), inner)  # columns that straddle rows
+        rows = self.boundary_rows
+        bounds = []
+        for i in rows:
+            idx = self.index[i]
+            if not (np.diff(idx) == 1).all():
+                return None
+            bounds.append((int(idx[0]), int(idx[-1]) + 1, np.array(self.weights[i])))
+        if len(bounds) != len(free):
+            return None
+        difference = len(ws) == 2 and ws[0] == -ws[1]
+        mask = np.zeros(n)
+        mask[inner] = abs(float(ws[1])) if difference else 1.0
+        mask[free] = 1.0
+        slots = list(zip((int(c) for c in free), bounds, strict=True))
+        return [int(o) - base for o in offs], ws, span, difference, slots, mask
+
+    def _abs_sum_rows_flat(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Row sums of the absolute derivative of a C-contiguous 2-D array.
+
+        Works on the flattened array, so every pass is contiguous: the interior
+        stencil is applied across row ends too. The columns of the flat
+        difference that straddle two rows are overwritten with the boundary
+        derivatives of the row (there are as many of each), so one absolute
+        value and one matrix-vector product with a weight vector (the interior
+        factor, 1 for the boundary columns) give the whole sum. ``out``
+        optionally is scratch space of ``a.size`` float64 values.
+        """
+        k, n = a.shape
+        offs, ws, span, difference, bounds, mask = self._flat_plan
         flat = a.reshape(-1)
         size = flat.size - span
-        d = np.empty(flat.size)
+        d = np.empty(flat.size) if out is None else out.reshape(-1)[: flat.size]
         head = d[:size]
-        parts = [flat[int(o) - base : int(o) - base + size] for o in offs]
-        if len(ws) == 2 and ws[0] == -ws[1]:
+        parts = [flat[o : o + size] for o in offs]
+        if difference:
             np.subtract(parts[1], parts[0], out=head)
-            factor = abs(float(ws[1]))
         else:
             np.multiply(parts[0], ws[0], out=head)
             for w, part in zip(ws[1:], parts[1:], strict=True):
                 head += w * part
-            factor = 1.0
-        d[size:] = 0.0
+        d2 = d.reshape(k, n)
+        for col, (start, stop, w) in bounds:
+            np.matmul(a[:, start:stop], w, out=d2[:, col])
         np.abs(d, out=d)
-        mask = np.zeros(n)
-        mask[self.lo + base : self.hi + base] = factor
-        return d.reshape(k, n) @ mask
+        return d2 @ mask
 
     def abs_sum(self, a: np.ndarray, axis: int) -> np.ndarray:
         """Sum over ``axis`` of the absolute derivative (the axis is removed)."""
         total = None
-        fast = self.scalar is not None and a.ndim == 2 and axis == 1 and a.flags.c_contiguous
-        if fast and self.hi > self.lo:
-            total = self._abs_sum_rows_flat(a)
-        elif self.hi > self.lo:
+        fast = a.ndim == 2 and axis == 1 and a.flags.c_contiguous
+        if fast and self._flat_plan is not None:
+            return self._abs_sum_rows_flat(a)
+        if self.hi > self.lo:
             inner, factor = self._interior(a, axis)
             np.abs(inner, out=inner)
             if axis == a.ndim - 1 and inner.ndim == 2:

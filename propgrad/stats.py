@@ -25,10 +25,12 @@ __all__ = ["ShuffleTestResult", "shuffle_test", "holm_bonferroni"]
 
 _STATISTICS = ("gradient", "pearson")
 
-# permutations are drawn in blocks of about this many elements; the block size
-# depends only on N (never on the number of sequences), so a batch consumes the
-# random stream exactly as a single sequence does
-_DRAW_ELEMENTS = 1 << 17
+# permutations are drawn in blocks of about this many elements (an even number
+# of rows, so the blocks read the random stream exactly as one draw of all K
+# rows would: neither this size nor the number of sequences changes the
+# permutations); small enough that a block's keys, indices and gathered values
+# stay in a typical L2 cache
+_DRAW_ELEMENTS = 1 << 16
 # bytes of gathered outputs processed at once (fits in a typical L2 cache)
 _EVAL_BYTES = 1 << 19
 # ties in the observed statistic within this relative tolerance count as at
@@ -133,47 +135,95 @@ def _validate_statistic(name) -> str:
 # ----------------------------------------------------------------------------
 # random permutations
 # ----------------------------------------------------------------------------
-def _random_permutations(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
-    """Draw ``k`` independent uniform random permutations of ``range(n)``.
+# bit generators whose raw output is a full 64-bit word (MT19937's is 32 bits)
+_RAW64 = tuple(
+    getattr(np.random, name)
+    for name in ("PCG64", "PCG64DXSM", "Philox", "SFC64")
+    if hasattr(np.random, name)
+)
 
-    Each permutation sorts ``n`` random keys. The key of element ``j`` carries
-    ``j`` in its low bits, so a plain (SIMD) sort of the keys yields the
-    permutation without an ``argsort``. Rows whose random parts tie are drawn
-    again (rejection), so every permutation is exactly uniform. Returns an
-    ``(k, n)`` array of ``intp`` indices.
+
+class _Keys:
+    """Random sort keys for permutations of ``range(n)``.
+
+    The key of element ``j`` is a random word shifted left, with ``j`` in its
+    low bits, so a plain (SIMD) sort of the keys of one row yields a uniform
+    random permutation without an ``argsort``; rows whose random parts tie are
+    drawn again (rejection), so every permutation is exactly uniform.
+
+    The random stream is consumed as follows, whatever the block sizes: first
+    the keys of all ``k`` rows, row after row (one call of :meth:`words` for
+    ``k`` rows, or several calls for an even number of rows each, which read
+    the same words), then, for the rows that tied, in increasing row order,
+    their new keys (again, for rows that tie again).
     """
-    idx_bits = max(1, (n - 1).bit_length())
-    dtype = np.uint32 if 32 - idx_bits >= 24 else np.uint64
-    width = np.dtype(dtype).itemsize * 8
-    if width - idx_bits < 24:
-        raise ValueError(f"sequences of {n} points are too long for the shuffle test")
-    shift = dtype(idx_bits)
-    low = dtype((1 << idx_bits) - 1)
-    ramp = np.arange(n, dtype=dtype)
 
-    def draw(rows: int) -> np.ndarray:
-        words = rows * n * width // 64 + 1
-        keys = rng.bit_generator.random_raw(words).view(dtype)[: rows * n].reshape(rows, n)
-        keys <<= shift
-        keys |= ramp
+    def __init__(self, rng: np.random.Generator, n: int):
+        idx_bits = max(1, (n - 1).bit_length())
+        dtype = np.uint32 if 32 - idx_bits >= 24 else np.uint64
+        width = np.dtype(dtype).itemsize * 8
+        if width - idx_bits < 24:
+            raise ValueError(f"sequences of {n} points are too long for the shuffle test")
+        self.rng, self.n, self.dtype, self.width = rng, n, dtype, width
+        self.shift = dtype(idx_bits)
+        self.low = dtype((1 << idx_bits) - 1)
+        self.ramp = np.arange(n, dtype=dtype)
+        self.raw64 = isinstance(rng.bit_generator, _RAW64)
+
+    def words(self, rows: int) -> np.ndarray:
+        """Random 64-bit words for ``rows`` rows of keys, drawn from the stream."""
+        count = -(-rows * self.n * self.width // 64)
+        if self.raw64:
+            return self.rng.bit_generator.random_raw(count)
+        return self.rng.integers(0, 1 << 64, size=count, dtype=np.uint64, endpoint=False)
+
+    def sorted_keys(self, words: np.ndarray, rows: int) -> np.ndarray:
+        """Turn ``words`` (from :meth:`words`) into sorted keys, in place."""
+        keys = words.view(self.dtype)[: rows * self.n].reshape(rows, self.n)
+        keys <<= self.shift
+        keys |= self.ramp
         keys.sort(axis=1)
         return keys
 
-    keys = draw(k)
-    if n > 1:
+    def tied(self, keys: np.ndarray) -> np.ndarray:
+        """Rows of sorted ``keys`` whose random parts tie."""
+        if self.n < 2:
+            return np.empty(0, dtype=np.intp)
         # quick contiguous screen over the flattened keys (a gap across a row end
         # is almost never small; a false alarm only costs the exact per-row check)
         flat = keys.reshape(-1)
-        if np.subtract(flat[1:], flat[:-1]).min() <= low:
-            gaps = np.subtract(keys[:, 1:], keys[:, :-1])
-            tied = np.flatnonzero((gaps <= low).any(axis=1))
-            while tied.size:
-                keys[tied] = draw(tied.size)
-                gaps = np.subtract(keys[tied, 1:], keys[tied, :-1])
-                tied = tied[(gaps <= low).any(axis=1)]
-    perms = np.empty((k, n), dtype=np.intp)
-    np.bitwise_and(keys, low, out=perms, casting="unsafe")
-    return perms
+        if np.subtract(flat[1:], flat[:-1]).min() > self.low:
+            return np.empty(0, dtype=np.intp)
+        gaps = np.subtract(keys[:, 1:], keys[:, :-1])
+        return np.flatnonzero((gaps <= self.low).any(axis=1))
+
+    def indices(self, keys: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The permutations (``intp``) held by sorted ``keys``."""
+        if out is None:
+            out = np.empty(keys.shape, dtype=np.intp)
+        return np.bitwise_and(keys, self.low, out=out, casting="unsafe")
+
+    def redraw(self, rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """Fresh sorted keys for ``rows`` rows and the rows among them that tie."""
+        keys = self.sorted_keys(self.words(rows), rows)
+        return keys, self.tied(keys)
+
+
+def _random_permutations(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """Draw ``k`` independent uniform random permutations of ``range(n)``.
+
+    Uses the keys and the stream order of :class:`_Keys`, so it gives the
+    permutations :func:`shuffle_test` uses for the same generator state.
+    Returns an ``(k, n)`` array of ``intp`` indices.
+    """
+    keys_of = _Keys(rng, n)
+    keys = keys_of.sorted_keys(keys_of.words(k), k)
+    tied = keys_of.tied(keys)
+    while tied.size:
+        new, again = keys_of.redraw(tied.size)
+        keys[tied] = new
+        tied = tied[again]
+    return keys_of.indices(keys)
 
 
 # ----------------------------------------------------------------------------
@@ -269,6 +319,11 @@ def shuffle_test(
 
     Notes
     -----
+    *Random stream.* The permutations sort random keys drawn from the
+    generator: first the keys of all ``K`` permutations in order, then new
+    keys for the (rare) permutations whose keys tied, in order, until none
+    ties. Block sizes used internally do not change them.
+
     *Batches.* All sequences of a batch are shuffled with the same ``K``
     permutations, and the random stream is consumed in the same way whatever
     ``M`` is, so testing row ``m`` alone with the same seed reproduces its
@@ -322,14 +377,48 @@ def shuffle_test(
 
     observed = stats_of(np.arange(n)[None, :])[0]
     null = np.empty((m, k))
-    rng = np.random.default_rng(seed)
-    draw_rows = max(1, _DRAW_ELEMENTS // n)
+    keys_of = _Keys(np.random.default_rng(seed), n)
     eval_rows = max(1, _EVAL_BYTES // (8 * n * m))
-    for start in range(0, k, draw_rows):
-        perms = _random_permutations(rng, n, min(draw_rows, k - start))
-        for sub in range(0, len(perms), eval_rows):
-            block = perms[sub : sub + eval_rows]
-            null[:, start + sub : start + sub + len(block)] = stats_of(block).T
+
+    # one sequence, gradient with a scalar stencil: gather and reduce each
+    # block in two reused buffers that stay in cache
+    stencil = _get_stencil(n, grid, accuracy, scheme) if name == "gradient" else None
+    fused = m == 1 and stencil is not None and stencil._flat_plan is not None
+    if fused:
+        index_buf = np.empty(eval_rows * n, dtype=np.intp)
+        value_buf = np.empty(eval_rows * n)
+
+    def fill(keys: np.ndarray, target: np.ndarray) -> None:
+        """Write the statistics of the permutations in ``keys`` to ``target`` (M, rows)."""
+        for sub in range(0, len(keys), eval_rows):
+            block = keys[sub : sub + eval_rows]
+            rows = len(block)
+            if fused:
+                perms = keys_of.indices(block, out=index_buf[: rows * n].reshape(rows, n))
+                gathered = value_buf[: rows * n].reshape(rows, n)
+                np.take(source, perms, out=gathered, mode="wrap")  # in range: no check needed
+                total = stencil._abs_sum_rows_flat(gathered, out=index_buf.view(np.float64))
+                np.divide(total, n, out=target[0, sub : sub + rows])
+            else:
+                target[:, sub : sub + rows] = stats_of(keys_of.indices(block)).T
+
+    # the main draw in chunks of an even number of rows: they read the stream
+    # exactly as one draw of all K rows does
+    chunk = max(2, _DRAW_ELEMENTS // n + (_DRAW_ELEMENTS // n) % 2)
+    tied = []
+    for start in range(0, k, chunk):
+        rows = min(chunk, k - start)
+        keys = keys_of.sorted_keys(keys_of.words(rows), rows)
+        fill(keys, null[:, start : start + rows])
+        tied.append(keys_of.tied(keys) + start)
+    # then the rows whose keys tied, in order, until none ties
+    tied = np.concatenate(tied)
+    while tied.size:
+        keys, again = keys_of.redraw(tied.size)
+        values = np.empty((m, tied.size))
+        fill(keys, values)
+        null[:, tied] = values
+        tied = tied[again]
 
     centre = null.mean(axis=1)
     dev_obs = np.abs(observed - centre)
