@@ -323,3 +323,12 @@ def test_holm_bonferroni_validation():
         holm_bonferroni([0.1, np.nan])
     with pytest.raises(ValueError, match="alpha must be"):
         holm_bonferroni([0.1], alpha=0.0)
+
+
+def test_generator_with_32_bit_raw_output_does_not_hang():
+    # MT19937 yields 32-bit raw words; the key drawing must not assume 64 bits
+    rng = np.random.Generator(np.random.MT19937(0))
+    x = np.sin(np.linspace(0, 2 * np.pi, 41))
+    res = shuffle_test(x, n_permutations=200, seed=rng)
+    assert res.null.shape == (200,)
+    assert res.significant
