@@ -11,8 +11,7 @@ loaded from its module on first access (PEP 562), so the numerical core
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from propgrad._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -76,14 +75,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'propgrad' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports("propgrad", globals(), _EXPORTS)

@@ -6,8 +6,7 @@ does not import torch until a model is actually built.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from propgrad._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "ConvMixer": "propgrad.models.convmixer",
@@ -29,14 +28,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'propgrad.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports("propgrad.models", globals(), _EXPORTS)
