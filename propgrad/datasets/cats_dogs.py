@@ -87,7 +87,7 @@ def cats_dogs_split(
     if not fur_labels.is_file():
         raise FileNotFoundError(
             f"fur-label CSV not found: {fur_labels}; it needs the columns file,split,fur "
-            "(see propgrad.datasets)"
+            "(see propgrad.datasets.cats_dogs)"
         )
     with fur_labels.open(newline="") as handle:
         reader = csv.DictReader(handle)
