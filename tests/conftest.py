@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
@@ -28,17 +29,51 @@ if not os.environ.get("PROPGRAD_ASSETS") and (SHARED_ASSETS / "authors-cvd").is_
     os.environ["PROPGRAD_ASSETS"] = str(SHARED_ASSETS)
 
 
+REQUIRE_ASSETS_ENV = "PROPGRAD_REQUIRE_ASSETS"
+
+
+@functools.cache
+def missing_assets() -> tuple[str, ...]:
+    """The authors' files (``cvd/`` assets) that cannot be had without a download.
+
+    They are looked up as :func:`propgrad.assets.fetch_asset` does: in
+    ``$PROPGRAD_ASSETS``, then in the cache (``$PROPGRAD_CACHE``); a file
+    extracted from the authors' notebook counts when the notebook is there.
+    """
+    from propgrad.assets import asset_is_local, list_assets
+
+    return tuple(asset.name for asset in list_assets("cvd/") if not asset_is_local(asset.name))
+
+
 def assets_available() -> bool:
     """True when the authors' files can be found without a download."""
-    root = os.environ.get("PROPGRAD_ASSETS")
-    return bool(root) and (Path(root) / "authors-cvd").is_dir()
+    return not missing_assets()
 
 
-requires_assets = pytest.mark.skipif(
-    not assets_available(),
-    reason="the authors' files are not available (set PROPGRAD_ASSETS to a folder laid out "
-    "like shared/assets)",
-)
+requires_assets = pytest.mark.requires_assets
+"""Marks a test that needs the authors' files: skipped without them, or failed when
+``PROPGRAD_REQUIRE_ASSETS=1`` (``make test`` sets it in the development layout)."""
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "requires_assets: needs the authors' files; skipped without them, an error "
+        f"instead when {REQUIRE_ASSETS_ENV}=1",
+    )
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("requires_assets") is None or assets_available():
+        return
+    reason = (
+        f"the authors' files are not available (missing: {', '.join(missing_assets())}); "
+        "set PROPGRAD_ASSETS to a folder laid out like shared/assets, or PROPGRAD_CACHE "
+        "to a cache they were downloaded into"
+    )
+    if os.environ.get(REQUIRE_ASSETS_ENV) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_ASSETS_ENV}=1: they are required)", pytrace=False)
+    pytest.skip(reason)
 
 
 def run_notebook(name: str, tmp_path: Path, **parameters) -> dict:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import requires_assets
 
 av = pytest.importorskip("av")
 
@@ -17,17 +15,6 @@ from propgrad.interventions.video import (  # noqa: E402
 )
 
 COLOURS = [(255, 0, 0), (0, 200, 0), (0, 0, 255), (240, 240, 240), (30, 30, 30)]
-
-
-def _has_sweep_video() -> bool:
-    root = os.environ.get("PROPGRAD_ASSETS")
-    return bool(root) and (Path(root) / "authors-cvd" / "ip2p-dog_002" / "sweep.mp4").is_file()
-
-
-requires_video = pytest.mark.skipif(
-    not _has_sweep_video(),
-    reason="authors-cvd/ip2p-dog_002/sweep.mp4 not found under $PROPGRAD_ASSETS",
-)
 
 
 @pytest.fixture
@@ -83,7 +70,7 @@ def test_not_a_video(tmp_path):
         frames_from_video(path)
 
 
-@requires_video
+@requires_assets
 def test_authors_sweep_frames():
     sweep = load_authors_dog_sweep(include_original=False)
     assert len(sweep) == 100
@@ -98,7 +85,7 @@ def test_authors_sweep_frames():
     assert tight[0].size == (304, 308) and tight.metadata["crop_rows_cols_inclusive"][2] == 53
 
 
-@requires_video
+@requires_assets
 def test_authors_sweep_with_original():
     sweep = load_authors_dog_sweep()
     assert len(sweep) == 101

@@ -139,8 +139,8 @@ def load_authors_dog_sweep(
         ``(top, bottom, left, right)`` inclusive crop of each 400 x 400 frame;
         defaults to :data:`AUTHORS_DOG_CROP`.
     download : bool, optional
-        Allow downloading the photo if it is not found locally (the video is a
-        local-only asset).
+        Allow downloading the photo and the authors' notebook (the video is
+        extracted from it) if they are not found locally.
 
     Returns
     -------
