@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 METADATA_FILE = "sweep.json"
 _FRAME_PATTERN = "frame_{:04d}.png"
@@ -199,15 +199,20 @@ class Sweep:
         FileNotFoundError
             If the folder does not exist.
         ValueError
-            If it holds no images or ``sweep.json`` names missing frames.
+            If it holds no images, ``sweep.json`` is unreadable or names
+            missing frames, or an image cannot be decoded (not an image,
+            corrupt or truncated); the message names the file.
         """
         folder = Path(folder)
         if not folder.is_dir():
             raise FileNotFoundError(f"sweep folder not found: {folder}")
         meta_path = folder / METADATA_FILE
         if meta_path.exists():
-            record = json.loads(meta_path.read_text())
-            paths = [folder / name for name in record["frames"]]
+            try:
+                record = json.loads(meta_path.read_text())
+                paths = [folder / name for name in record["frames"]]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"cannot read {meta_path}: {_describe(exc)}") from exc
             missing = [p.name for p in paths if not p.exists()]
             if missing:
                 raise ValueError(f"{meta_path} lists frames that are missing: {missing[:5]}")
@@ -222,11 +227,26 @@ class Sweep:
             grid, grid_name, metadata = None, "step", {"source": str(folder)}
         if not paths:
             raise ValueError(f"no images found in {folder}")
-        images = []
-        for path in paths:
-            with Image.open(path) as image:
-                images.append(image.convert("RGB"))
-        return cls(images, grid, grid_name, metadata)
+        return cls([_read_image(path) for path in paths], grid, grid_name, metadata)
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception as one line: its class name and the first line of its message."""
+    message = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {message[0]}" if message else type(exc).__name__
+
+
+def _read_image(path: Path) -> Image.Image:
+    """Open and fully decode one frame as RGB; a ValueError names the file if that fails."""
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")  # decodes every pixel: a truncated file fails here
+    except UnidentifiedImageError as exc:
+        raise ValueError(
+            f"cannot read image {path}: {type(exc).__name__} (not a known image format)"
+        ) from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ValueError(f"cannot read image {path}: {_describe(exc)}") from exc
 
 
 def load_sweep(folder: str | Path) -> Sweep:

@@ -21,6 +21,10 @@ def test_use_your_model_page(tmp_path):
 
 
 def test_environment_page(tmp_path):
+    """The page prints this interpreter's Python version and each package's installed version."""
+    import importlib.metadata as metadata
+    import platform
+
     import jupytext
     import nbclient
     from conftest import ROOT
@@ -28,4 +32,21 @@ def test_environment_page(tmp_path):
     nb = jupytext.read(ROOT / "book" / "environment.md")
     nbclient.NotebookClient(nb, timeout=300, kernel_name="python3").execute()
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert "Python" in text and "numpy" in text and "torch" in text
+    lines = text.splitlines()
+    python = f"{platform.python_version()} ({platform.python_implementation()})"
+    assert lines[0] == f"Python      {python}"
+    assert lines[1] == f"Platform    {platform.platform()}"
+    assert any(line.startswith("GPU         ") for line in lines[:5])
+
+    # after the blank line: one "name  version" row per package
+    rows = dict(line.split(None, 1) for line in lines[lines.index("") + 1 :])
+    assert {"propgrad", "numpy", "torch", "jupyter-book", "papermill"} <= set(rows)
+
+    def installed(name):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    assert rows == {name: installed(name) for name in rows}
+    assert rows["numpy"] != "not installed" and rows["torch"] != "not installed"

@@ -26,14 +26,55 @@ def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     assert cache_dir("x", root=tmp_path / "r") == tmp_path / "r" / "x"
 
 
-def test_config_key_is_stable_and_order_free():
-    a = config_key({"seed": 0, "scales": [1.5, 2.0], "name": "m"})
-    b = config_key({"name": "m", "scales": np.array([1.5, 2.0]), "seed": np.int64(0)})
-    assert a == b and len(a) == 16 and int(a, 16) >= 0
-    assert config_key({"seed": 1, "scales": [1.5, 2.0], "name": "m"}) != a
-    assert len(config_key({"x": 1}, length=8)) == 8
-    with pytest.raises(ValueError):
-        config_key({"x": 1}, length=0)
+HEX = set("0123456789abcdef")
+CONFIG = {"seed": 0, "scales": [1.5, 2.0], "name": "m", "opt": {"lr": 0.1, "steps": 5}}
+
+
+def test_config_key_is_a_lowercase_hex_prefix():
+    key = config_key(CONFIG)
+    assert len(key) == 16 and set(key) <= HEX
+    full = config_key(CONFIG, length=64)
+    assert len(full) == 64 and set(full) <= HEX
+    assert full.startswith(key) and full.startswith(config_key(CONFIG, length=8))
+    assert config_key(CONFIG) == key  # the same in a second call
+    for bad in (0, 65):
+        with pytest.raises(ValueError, match="length"):
+            config_key(CONFIG, length=bad)
+
+
+def test_config_key_ignores_key_order_and_value_types_that_print_the_same():
+    key = config_key(CONFIG)
+    reordered = {"opt": {"steps": 5, "lr": 0.1}, "name": "m", "scales": [1.5, 2.0], "seed": 0}
+    assert config_key(reordered) == key
+    numpy_values = {
+        "seed": np.int64(0),
+        "scales": np.array([1.5, 2.0]),
+        "name": np.str_("m"),
+        "opt": {"lr": np.float64(0.1), "steps": np.int32(5)},
+    }
+    assert config_key(numpy_values) == key
+    assert config_key({**CONFIG, "scales": (1.5, 2.0)}) == key
+    assert config_key({"x": np.float32(0.5)}) == config_key({"x": 0.5})
+    assert config_key({"x": np.bool_(True)}) == config_key({"x": True})
+    assert config_key({"p": Path("a") / "b"}) == config_key({"p": "a/b"})
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {**CONFIG, "seed": 1},
+        {**CONFIG, "scales": [1.5, 2.5]},
+        {**CONFIG, "scales": [2.0, 1.5]},  # list order matters
+        {**CONFIG, "name": "M"},
+        {**CONFIG, "opt": {"lr": 0.1, "steps": 6}},  # a nested value
+        {**CONFIG, "extra": None},  # an added key
+        {k: v for k, v in CONFIG.items() if k != "name"},  # a removed key
+        {**CONFIG, "seed": "0"},  # a number is not its string
+        {**CONFIG, "seed": True},
+    ],
+)
+def test_config_key_changes_with_the_configuration(changed):
+    assert config_key(changed) != config_key(CONFIG)
 
 
 def test_image_sha256_depends_on_pixels_and_size():

@@ -51,6 +51,21 @@ def test_empty_folder_exits_2(tmp_path, capsys):
     assert "no images found" in _one_line_error(capsys)
 
 
+@pytest.mark.parametrize("kind", ["garbage", "truncated"])
+def test_corrupt_frame_in_sweep_exits_2(tmp_path, capsys, kind):
+    from test_sweep import write_corrupt_folder
+
+    bad = write_corrupt_folder(tmp_path / "frames", kind)
+    code = main(
+        ["explain", "--model", "authors:unbiased", "--sweep", str(tmp_path / "frames"),
+         "--out", str(tmp_path / "r")]
+    )  # fmt: skip
+    assert code == 2
+    err = _one_line_error(capsys)
+    assert f"cannot read image {bad}: " in err
+    assert not (tmp_path / "r").exists()
+
+
 def test_unknown_model_exits_2(tmp_path, photo, capsys):
     assert (
         main(["sweep", "background", str(photo), "--out", str(tmp_path / "s"), "--steps", "5"]) == 0

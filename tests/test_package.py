@@ -77,16 +77,13 @@ def test_toc_files_exist():
 
 @pytest.mark.parametrize("md", sorted((ROOT / "notebooks").glob("*.md")), ids=lambda p: p.name)
 def test_notebooks_are_paired_and_in_sync(md):
-    import jupytext
+    """The same check `make book` runs (tools/book_checks.py)."""
+    import nbformat
+    from test_book_build import book_checks
 
-    ipynb = md.with_suffix(".ipynb")
-    assert ipynb.exists(), f"{ipynb.name} is missing: run `make sync`"
-    text_nb = jupytext.read(md)
-    paired_nb = jupytext.read(ipynb)
-    sources = [(c.cell_type, c.source) for c in text_nb.cells]
-    assert sources == [(c.cell_type, c.source) for c in paired_nb.cells], (
-        f"{md.name} and {ipynb.name} differ: run `make sync`"
-    )
+    problem = book_checks.pair_problem(md)
+    assert problem is None, f"{problem}: run `make sync`"
+    paired_nb = nbformat.read(md.with_suffix(".ipynb"), as_version=4)
     tagged = [c for c in paired_nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, "exactly one cell must carry the `parameters` tag"
     assert "profile = " in tagged[0].source

@@ -80,6 +80,56 @@ def test_load_errors(tmp_path):
         Sweep.load(tmp_path / "broken")
 
 
+def write_corrupt_folder(folder, kind):
+    """Two good PNG frames, then frame_0002.png: garbage bytes or a truncated PNG."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (24, 32, 3), dtype=np.uint8) for _ in range(3)]
+    for i, frame in enumerate(frames):
+        Image.fromarray(frame).save(folder / f"frame_{i:04d}.png")
+    bad = folder / "frame_0002.png"
+    if kind == "garbage":
+        bad.write_bytes(b"this is not a PNG file \x00\x01\x02" * 8)
+    else:  # cut in the middle of the pixel data: the header still parses
+        data = bad.read_bytes()
+        bad.write_bytes(data[: len(data) // 2])
+    return bad
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [("garbage", "UnidentifiedImageError"), ("truncated", "OSError: image file is truncated")],
+    ids=["garbage", "truncated"],
+)
+@pytest.mark.parametrize("with_metadata", [False, True], ids=["plain folder", "sweep.json"])
+def test_corrupt_frame_is_a_value_error_naming_the_file(tmp_path, kind, reason, with_metadata):
+    folder = tmp_path / "frames"
+    if with_metadata:
+        Sweep(_frames(3)).save(folder)
+    bad = write_corrupt_folder(folder, kind)
+    with pytest.raises(ValueError) as info:
+        Sweep.load(folder)
+    message = str(info.value)
+    assert message.startswith(f"cannot read image {bad}: {reason}")
+    assert "\n" not in message
+    # the good frames alone still load
+    bad.unlink()
+    if with_metadata:
+        (folder / METADATA_FILE).unlink()
+    assert len(Sweep.load(folder)) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("{not json", "JSONDecodeError"), ('{"grid": [0]}', "KeyError"), ("[1, 2]", "TypeError")],
+)
+def test_unreadable_sweep_json_names_the_file(tmp_path, text, reason):
+    Sweep(_frames(1)).save(tmp_path / "s")
+    (tmp_path / "s" / METADATA_FILE).write_text(text)
+    with pytest.raises(ValueError, match=f"cannot read .*{METADATA_FILE}: {reason}"):
+        Sweep.load(tmp_path / "s")
+
+
 def test_prepend_and_slice():
     sweep = Sweep(_frames(3), grid=[1.0, 1.5, 2.0])
     longer = sweep.prepend(np.zeros((5, 6, 3), dtype=np.uint8))
