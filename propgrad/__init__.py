@@ -31,11 +31,19 @@ _EXPORTS: dict[str, str] = {
     "Sweep": "propgrad.sweep",
     "load_sweep": "propgrad.sweep",
     "predict": "propgrad.predict",
-    # reports: one sweep in one call, and many sweeps summarised
+    "predict_sweeps": "propgrad.predict",
+    # scores: models x sweeps, per sweep and the mean behaviour of groups
+    "score_models": "propgrad.scores",
+    "Scores": "propgrad.scores",
+    "mean_behaviour": "propgrad.scores",
+    "MeanBehaviour": "propgrad.scores",
+    "sweep_scores": "propgrad.scores",
+    "behaviour_table": "propgrad.scores",
+    # reports: one sweep in one call; tables beside the paper's
     "explain": "propgrad.explain",
     "ExplainReport": "propgrad.explain",
-    "summarise_behaviour": "propgrad.summary",
-    "BehaviourSummary": "propgrad.summary",
+    "beside_paper": "propgrad.tables",
+    "table_record": "propgrad.tables",
     # interventions: designed operations, captured frames, an image editor
     "background_sweep": "propgrad.interventions.designed",
     "alpha_blend_sweep": "propgrad.interventions.designed",
@@ -46,10 +54,12 @@ _EXPORTS: dict[str, str] = {
     "paper_text_scales": "propgrad.interventions.instruct_pix2pix",
     "load_instruct_pix2pix": "propgrad.interventions.instruct_pix2pix",
     # models and the external files they come from
+    "create_classifier": "propgrad.models.classifier",
+    "Classifier": "propgrad.models.classifier",
+    "Preprocess": "propgrad.models.preprocess",
     "load_cvd_convmixer": "propgrad.models.authors",
     "cvd_preprocess": "propgrad.models.authors",
     "load_cvd_image": "propgrad.models.authors",
-    "CVD_CLASSES": "propgrad.models.authors",
     "ConvMixer": "propgrad.models.convmixer",
     "train_classifier": "propgrad.train",
     "train_or_load": "propgrad.train",

@@ -1,86 +1,182 @@
-"""Small CPU training loop for toy-world classifiers, with a configuration-keyed cache.
+"""Train a classifier with the paper's settings: cached, resumable, with kept checkpoints.
 
-:func:`train_classifier` trains any ``nn.Module`` that maps (B, 3, H, W)
-inputs to class logits with AdamW (the paper's settings by default: learning
-rate 1e-3, weight decay 5e-4, betas (0.9, 0.999)) and cross-entropy.
-:func:`train_or_load` wraps it in a disk cache under
-:func:`propgrad.cache.cache_dir` ``("models")``: a model is identified by the
-key of its configuration (:func:`propgrad.cache.config_key`, re-exported here:
-the sha256 of its canonical sorted JSON), trained once, saved atomically
-(:func:`propgrad.cache.atomic_path`) and loaded on every later call. Training
-writes a checkpoint after every epoch, so an interrupted run resumes where it
-stopped.
+:func:`fit` trains any :class:`propgrad.models.Classifier` (so any timm
+architecture or the ConvMixer, each with its own preprocessing) with AdamW and
+cross-entropy on
 
-Inputs are uint8 images (N, H, W, 3) (or floats in [0, 1]); they are scaled to
-[-1, 1], the normalisation the authors use for their ConvMixers.
+* in-memory arrays: ``(images, labels)`` with uint8 images (N, H, W, 3), as
+  the toy worlds render them, or
+* an image dataset: a sequence of ``(path, label)`` pairs or of records with
+  ``path`` and ``label`` attributes (the real-dataset readers in
+  :mod:`propgrad.datasets` return these); images are read and resized to the
+  model's input size batch by batch.
+
+Defaults are the paper's (appendices C and D): AdamW with learning rate 1e-4,
+weight decay 5e-4, betas (0.9, 0.999), batch size 32, TrivialAugment with the
+wide augmentation space (torchvision's ``TrivialAugmentWide``). Augmentations
+act on the uint8 images before the model's normalisation, so they are the same
+whatever the normalisation is.
+
+Caching and resuming. A training run is identified by the key
+(:func:`propgrad.cache.config_key`) of its full configuration: the classifier's
+specification (architecture, classes, weights files by sha256, initialisation
+seed), its preprocessing, the training settings, and the data (a hash of the
+arrays, or a ``data_key`` the caller gives). Under ``<cache>/models/<key>/``:
+
+``resume.pt``
+    weights, optimiser state and history after the last finished epoch,
+    rewritten atomically after every epoch; a later call resumes from it;
+``epoch_0000.pt`` ...
+    the weights before training (epoch 0) and after every epoch, kept when
+    ``keep_checkpoints=True`` (the training-dynamics chapter scores all of
+    them);
+``final.pt``
+    the trained weights, history and accuracies; its presence means done, and
+    a later call loads it instead of training.
 
 Determinism: the shuffling and augmentation of epoch ``e`` draw from a torch
-generator seeded with ``(seed, e)`` and the weights are initialised after
-``torch.manual_seed(seed)``. On a CPU with a fixed number of threads and the
-same library versions, the same configuration therefore gives the same weights,
-and a resumed run gives the same weights as an uninterrupted one. Across
-machines, thread counts or versions results can differ in the last bits.
+generator seeded with ``(seed, e)``; the initial weights come from
+:func:`propgrad.models.create_classifier`'s ``seed``. On a CPU with a fixed
+number of threads and the same library versions, the same configuration gives
+the same weights, and a resumed run the same weights as an uninterrupted one.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 
-from propgrad.cache import atomic_path, cache_dir, config_key
+from propgrad.cache import atomic_path, cache_dir, config_key, write_json_atomic
 
 #: Augmentations understood by name (see :func:`make_augment`).
 AUGMENTATIONS = ("none", "flip", "flip-crop", "trivialaugment")
 
 
-def default_cache_dir() -> Path:
-    """Return the model cache folder: ``$PROPGRAD_CACHE/models`` or ``~/.cache/propgrad/models``.
-
-    Returns
-    -------
-    Path
-        The folder (not created).
-    """
-    return cache_dir("models")
-
-
-def to_model_input(images: Any) -> torch.Tensor:
-    """Convert images to a float tensor (N, 3, H, W) scaled to [-1, 1].
+@dataclass(frozen=True)
+class TrainSettings:
+    """Optimisation settings; the defaults are the paper's (appendices C and D).
 
     Parameters
     ----------
-    images : ndarray or Tensor
-        uint8 images of shape (N, H, W, 3) (or one image (H, W, 3)), or float
-        images in [0, 1] of the same layout.
-
-    Returns
-    -------
-    torch.Tensor
-        float32 tensor (N, 3, H, W) with values in [-1, 1].
-
-    Raises
-    ------
-    ValueError
-        If the array is not (N, H, W, 3) or (H, W, 3).
+    epochs : int
+        Number of epochs (the paper: 50 for skin lesions, 100 for CelebA and
+        Cats vs. Dogs).
+    batch_size : int
+        Mini-batch size (the last, smaller batch of an epoch is kept).
+    lr, weight_decay : float
+        AdamW learning rate and decoupled weight decay.
+    betas : (float, float)
+        AdamW moment coefficients (the paper's "momentum 0.9").
+    augment : {"none", "flip", "flip-crop", "trivialaugment"}
+        Training augmentation (see :func:`make_augment`).
+    seed : int
+        Seed of the per-epoch shuffling and augmentation.
     """
-    x = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
-    if x.ndim == 3:
-        x = x[None]
-    if x.ndim != 4 or x.shape[-1] != 3:
-        raise ValueError(f"images must have shape (N, H, W, 3), got {tuple(x.shape)}")
-    x = x.permute(0, 3, 1, 2)
-    x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
-    return x * 2.0 - 1.0
+
+    epochs: int = 50
+    batch_size: int = 32
+    lr: float = 1e-4
+    weight_decay: float = 5e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    augment: str = "trivialaugment"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if int(self.epochs) < 0 or int(self.batch_size) < 1:
+            raise ValueError(
+                f"need epochs >= 0 and batch_size >= 1, got {self.epochs} and {self.batch_size}"
+            )
+        if not (self.lr > 0 and self.weight_decay >= 0):
+            raise ValueError(
+                f"need lr > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}"
+            )
+        if (self.augment or "none") not in AUGMENTATIONS:
+            raise ValueError(
+                f"unknown augmentation {self.augment!r}; choose one of {AUGMENTATIONS}"
+            )
+        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        object.__setattr__(self, "augment", self.augment or "none")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values."""
+        record = asdict(self)
+        record["betas"] = list(record["betas"])
+        return record
 
 
-def make_augment(name: str | None) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor]:
+@dataclass
+class TrainingRecord:
+    """What :func:`fit` did and where it left the weights.
+
+    Attributes
+    ----------
+    key : str
+        Cache key of the run.
+    folder : Path
+        Its cache folder.
+    config : dict
+        The configuration the key hashes.
+    history : list of dict
+        One record per epoch: ``epoch``, ``loss``, ``train_acc``, ``seconds``.
+    accuracies : dict
+        Accuracy in [0, 1] on every evaluation set.
+    checkpoints : dict
+        Epoch -> checkpoint file, for the kept checkpoints (0 = before
+        training); empty unless ``keep_checkpoints``.
+    from_cache : bool
+        Whether the final weights were loaded rather than trained now.
+    """
+
+    key: str
+    folder: Path
+    config: dict[str, Any]
+    history: list[dict[str, float]]
+    accuracies: dict[str, float]
+    checkpoints: dict[int, Path] = field(default_factory=dict)
+    from_cache: bool = False
+    _base: Any = field(default=None, repr=False)
+
+    def classifier_at(self, epoch: int) -> Any:
+        """The classifier with the weights of a kept checkpoint.
+
+        Parameters
+        ----------
+        epoch : int
+            0 (before training) to the number of epochs.
+
+        Returns
+        -------
+        Classifier
+            A new classifier (the trained one is left alone); its identity
+            includes the run's key and the epoch.
+        """
+        import torch
+
+        if epoch not in self.checkpoints:
+            kept = sorted(self.checkpoints)
+            raise ValueError(
+                f"no checkpoint kept for epoch {epoch}"
+                + (
+                    f" (kept: {kept[0]}..{kept[-1]})"
+                    if kept
+                    else "; train with keep_checkpoints=True"
+                )
+            )
+        state = torch.load(self.checkpoints[epoch], map_location="cpu", weights_only=True)
+        return self._base.with_weights(state, trained=self.key, epoch=int(epoch))
+
+
+# ---------------------------------------------------------------------------
+# augmentations
+
+
+def make_augment(name: str | None) -> Callable[[Any, Any], Any]:
     """Return a batch augmentation by name.
 
     Parameters
@@ -88,29 +184,36 @@ def make_augment(name: str | None) -> Callable[[torch.Tensor, torch.Generator], 
     name : {"none", "flip", "flip-crop", "trivialaugment"} or None
         ``"flip"``: random horizontal flips. ``"flip-crop"``: flips plus a
         random shift of up to 1/16 of the image size (reflect padding, then
-        crop). ``"trivialaugment"``: torchvision's TrivialAugment with the wide
-        augmentation space (the paper's choice; slow on a CPU) plus flips.
+        crop). ``"trivialaugment"``: torchvision's ``TrivialAugmentWide`` on
+        each image (the paper's choice; slow on a CPU), then flips.
 
     Returns
     -------
     callable
-        ``augment(batch, generator) -> batch`` on float tensors (B, 3, H, W)
-        in [-1, 1].
+        ``augment(batch, generator) -> batch``: a uint8 batch (B, 3, H, W) in,
+        a float batch in [0, 1] out.
 
     Raises
     ------
     ValueError
         If the name is unknown.
     """
+    import torch
+    from torch import nn
+
     name = "none" if name is None else name
     if name not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {name!r}; choose one of {AUGMENTATIONS}")
 
-    def flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    def to_float(x: Any) -> Any:
+        return x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
+
+    def flip(x: Any, gen: Any) -> Any:
+        x = to_float(x)
         mask = torch.rand(x.shape[0], generator=gen) < 0.5
         return torch.where(mask[:, None, None, None], x.flip(-1), x)
 
-    def flip_crop(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    def flip_crop(x: Any, gen: Any) -> Any:
         x = flip(x, gen)
         size = x.shape[-1]
         pad = max(1, size // 16)
@@ -123,234 +226,132 @@ def make_augment(name: str | None) -> Callable[[torch.Tensor, torch.Generator], 
             ]
         )
 
-    def trivial(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    def trivial(x: Any, gen: Any) -> Any:
         from torchvision.transforms import v2
 
         augmenter = v2.TrivialAugmentWide()
-        as_uint8 = ((x + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
-        # torchvision draws from the global generator: seed it from ours
-        torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
-        out = torch.stack([augmenter(img) for img in as_uint8])
-        return flip(out.float() / 127.5 - 1.0, gen)
+        x = x if x.dtype == torch.uint8 else (x * 255.0).round().clamp(0, 255).to(torch.uint8)
+        # torchvision draws from the global generator: seed it from ours, restore it after
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
+            out = torch.stack([augmenter(img) for img in x])
+        return flip(out, gen)
 
     if name == "none":
-        return lambda x, gen: x
+        return lambda x, gen: to_float(x)
     return {"flip": flip, "flip-crop": flip_crop, "trivialaugment": trivial}[name]
 
 
-def _epoch_generator(seed: int, epoch: int) -> torch.Generator:
+def _epoch_generator(seed: int, epoch: int) -> Any:
+    import torch
+
     gen = torch.Generator()
     gen.manual_seed(int(np.random.SeedSequence([int(seed), int(epoch)]).generate_state(1)[0]))
     return gen
 
 
-def train_classifier(
-    model: nn.Module,
-    train_x: Any,
-    train_y: Any,
-    *,
-    epochs: int = 5,
-    batch_size: int = 64,
-    lr: float = 1e-3,
-    weight_decay: float = 5e-4,
-    betas: tuple[float, float] = (0.9, 0.999),
-    seed: int = 0,
-    augment: str | Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
-    progress: bool = True,
-    start_epoch: int = 0,
-    optimizer_state: dict[str, Any] | None = None,
-    history: list[dict[str, float]] | None = None,
-    on_epoch_end: Callable[[int, nn.Module, torch.optim.Optimizer, list], None] | None = None,
-    num_threads: int | None = None,
-) -> list[dict[str, float]]:
-    """Train a classifier with AdamW and cross-entropy on a CPU (or its current device).
-
-    Parameters
-    ----------
-    model : nn.Module
-        Maps (B, 3, H, W) inputs in [-1, 1] to logits (B, C). Trained in place.
-    train_x : ndarray or Tensor
-        Training images, uint8 (N, H, W, 3) or floats in [0, 1].
-    train_y : array-like of int
-        Class indices (N,).
-    epochs : int, optional
-        Total number of epochs (including those before ``start_epoch``).
-    batch_size : int, optional
-        Mini-batch size; the last, smaller batch of an epoch is kept.
-    lr, weight_decay : float, optional
-        AdamW learning rate and decoupled weight decay.
-    betas : tuple of float, optional
-        AdamW moment coefficients.
-    seed : int, optional
-        Seed of the per-epoch shuffling and augmentation.
-    augment : str or callable, optional
-        An augmentation name for :func:`make_augment` or a callable
-        ``(batch, generator) -> batch``.
-    progress : bool, optional
-        Show a tqdm bar over epochs with the running loss and accuracy.
-    start_epoch : int, optional
-        First epoch to run (for resuming).
-    optimizer_state : dict, optional
-        AdamW state to resume from.
-    history : list of dict, optional
-        Records of the epochs already run (for resuming); new records are
-        appended to a copy.
-    on_epoch_end : callable, optional
-        Called as ``on_epoch_end(epoch, model, optimizer, history)`` after
-        every epoch (``epoch`` counts from 1), e.g. to save a checkpoint.
-    num_threads : int, optional
-        Torch CPU threads while training (restored afterwards). On a machine
-        shared with other jobs one thread is often much faster than several,
-        which then wait on each other.
-
-    Returns
-    -------
-    list of dict
-        One record per epoch: ``epoch``, ``loss`` (mean training loss),
-        ``train_acc`` (accuracy on the augmented batches) and ``seconds``.
-
-    Raises
-    ------
-    ValueError
-        If the data are empty or inconsistent, or a setting is out of range.
-    """
-    x = to_model_input(train_x)
-    y = torch.as_tensor(np.asarray(train_y), dtype=torch.long)
-    if x.shape[0] == 0 or x.shape[0] != y.shape[0]:
-        raise ValueError(f"got {x.shape[0]} images but {y.shape[0]} labels")
-    if epochs < 0 or batch_size < 1 or not (0 <= start_epoch <= epochs):
-        raise ValueError(
-            f"need epochs >= 0, batch_size >= 1 and 0 <= start_epoch <= epochs; got "
-            f"epochs={epochs}, batch_size={batch_size}, start_epoch={start_epoch}"
-        )
-    aug = augment if callable(augment) else make_augment(augment)
-    previous_threads = torch.get_num_threads()
-    if num_threads is not None:
-        torch.set_num_threads(int(num_threads))
-    try:
-        return _train_loop(
-            model,
-            x,
-            y,
-            epochs,
-            batch_size,
-            lr,
-            weight_decay,
-            betas,
-            seed,
-            aug,
-            progress,
-            start_epoch,
-            optimizer_state,
-            history,
-            on_epoch_end,
-        )
-    finally:
-        torch.set_num_threads(previous_threads)
+# ---------------------------------------------------------------------------
+# data
 
 
-def _train_loop(
-    model: nn.Module,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    weight_decay: float,
-    betas: tuple[float, float],
-    seed: int,
-    aug: Callable[[torch.Tensor, torch.Generator], torch.Tensor],
-    progress: bool,
-    start_epoch: int,
-    optimizer_state: dict[str, Any] | None,
-    history: list[dict[str, float]] | None,
-    on_epoch_end: Callable[[int, nn.Module, torch.optim.Optimizer, list], None] | None,
-) -> list[dict[str, float]]:
-    device = next(model.parameters()).device
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=lr, betas=tuple(betas), weight_decay=weight_decay
+class _Images:
+    """Uniform access to training data: uint8 batches (B, 3, H, W) and labels."""
+
+    def __init__(self, data: Any, size: tuple[int, int], interpolation: str, what: str) -> None:
+        if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], np.ndarray):
+            x, y = data
+            if x.ndim != 4 or x.shape[-1] != 3 or x.dtype != np.uint8:
+                raise ValueError(
+                    f"{what}: images must be uint8 (N, H, W, 3), got {x.dtype} {x.shape}"
+                )
+            self.array: np.ndarray | None = x
+            self.paths: list[Path] = []
+            labels = np.asarray(y)
+        else:
+            items = list(data)
+            pairs = [(getattr(i, "path", None), getattr(i, "label", None)) for i in items]
+            if items and pairs[0][0] is None:
+                pairs = [tuple(i) for i in items]
+            self.array = None
+            self.paths = [Path(p) for p, _ in pairs]
+            labels = np.array([lab for _, lab in pairs])
+        if len(labels) == 0:
+            raise ValueError(f"{what}: no images")
+        if len(labels) != len(self):
+            raise ValueError(f"{what}: {len(self)} images but {len(labels)} labels")
+        if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
+            raise ValueError(f"{what}: labels must be non-negative class indices")
+        self.labels = labels.astype(np.int64)
+        self.size, self.interpolation = size, interpolation
+
+    def __len__(self) -> int:
+        return len(self.array) if self.array is not None else len(self.paths)
+
+    def batch(self, index: Any) -> Any:
+        import torch
+
+        if self.array is not None:
+            return torch.from_numpy(self.array[np.asarray(index)]).permute(0, 3, 1, 2)
+        return torch.stack([self._read(int(i)) for i in index])
+
+    def _read(self, i: int) -> Any:
+        import torch
+        from PIL import Image, UnidentifiedImageError
+
+        from propgrad.models.preprocess import _PIL_FILTERS
+
+        path = self.paths[i]
+        try:
+            with Image.open(path) as image:
+                rgb = image.convert("RGB")
+        except (FileNotFoundError, UnidentifiedImageError, OSError) as error:
+            raise ValueError(f"cannot read training image {path}: {type(error).__name__}") from None
+        height, width = self.size
+        if rgb.size != (width, height):
+            rgb = rgb.resize((width, height), _PIL_FILTERS[self.interpolation])
+        return torch.from_numpy(np.array(rgb, dtype=np.uint8)).permute(2, 0, 1)
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        if self.array is not None:
+            h.update(str(self.array.shape).encode())
+            h.update(np.ascontiguousarray(self.array).tobytes())
+        else:
+            for path in self.paths:
+                stat = path.stat() if path.exists() else None
+                h.update(f"{path.resolve()}|{stat.st_size if stat else -1}".encode())
+        h.update(self.labels.tobytes())
+        return h.hexdigest()[:16]
+
+
+def _accuracy(classifier: Any, images: _Images, batch_size: int, device: Any) -> float:
+    from propgrad.predict import predict
+
+    class _Frames:
+        def __len__(self) -> int:
+            return len(images)
+
+        def __getitem__(self, i: int) -> Any:
+            return images.batch([i])[0]
+
+    pre = classifier.preprocess
+    frames = images.array if images.array is not None else _Frames()
+    process = pre if images.array is not None else (lambda x: pre.batch(x[None])[0])
+    outputs = predict(
+        classifier.model, frames, process, batch_size=batch_size, device=device, progress=False
     )
-    if optimizer_state is not None:
-        optimizer.load_state_dict(optimizer_state)
-    history = list(history or [])
-    loss_fn = nn.CrossEntropyLoss()
-    epochs_iter: Any = range(start_epoch, epochs)
-    if progress:
-        from tqdm.auto import tqdm
-
-        epochs_iter = tqdm(epochs_iter, initial=start_epoch, total=epochs, desc="train", unit="ep")
-    n = x.shape[0]
-    for epoch in epochs_iter:
-        start = time.perf_counter()
-        gen = _epoch_generator(seed, epoch)
-        order = torch.randperm(n, generator=gen)
-        model.train()
-        total_loss, correct = 0.0, 0
-        for i in range(0, n, batch_size):
-            idx = order[i : i + batch_size]
-            xb = aug(x[idx], gen).to(device)
-            yb = y[idx].to(device)
-            optimizer.zero_grad(set_to_none=True)
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            optimizer.step()
-            total_loss += float(loss.detach()) * len(idx)
-            correct += int((logits.detach().argmax(1) == yb).sum())
-        record = {
-            "epoch": epoch + 1,
-            "loss": total_loss / n,
-            "train_acc": correct / n,
-            "seconds": time.perf_counter() - start,
-        }
-        history.append(record)
-        if progress:
-            epochs_iter.set_postfix(loss=f"{record['loss']:.3f}", acc=f"{record['train_acc']:.3f}")
-        if on_epoch_end is not None:
-            on_epoch_end(epoch + 1, model, optimizer, history)
-    model.eval()
-    return history
+    return float(np.mean(outputs.argmax(axis=1) == images.labels))
 
 
-@torch.no_grad()
-def predict_proba(model: nn.Module, images: Any, *, batch_size: int = 256) -> np.ndarray:
-    """Return the softmax class probabilities of a classifier.
+def evaluate_accuracy(classifier: Any, data: Any, *, batch_size: int = 256) -> float:
+    """Fraction of images whose arg-max class equals the label.
 
     Parameters
     ----------
-    model : nn.Module
-        The classifier (put in eval mode).
-    images : ndarray or Tensor
-        uint8 images (N, H, W, 3) or floats in [0, 1].
-    batch_size : int, optional
-        Images per forward pass.
-
-    Returns
-    -------
-    ndarray
-        float64 probabilities (N, C).
-    """
-    model.eval()
-    device = next(model.parameters()).device
-    x = to_model_input(images)
-    out = [
-        torch.softmax(model(x[i : i + batch_size].to(device)), dim=1).cpu()
-        for i in range(0, x.shape[0], batch_size)
-    ]
-    return torch.cat(out).double().numpy()
-
-
-def evaluate_accuracy(model: nn.Module, x: Any, y: Any, *, batch_size: int = 256) -> float:
-    """Return the fraction of images whose arg-max class equals the label.
-
-    Parameters
-    ----------
-    model : nn.Module
-        The classifier.
-    x : ndarray or Tensor
-        uint8 images (N, H, W, 3) or floats in [0, 1].
-    y : array-like of int
-        Class indices (N,).
+    classifier : Classifier
+        The model with its preprocessing.
+    data : tuple or sequence
+        ``(images, labels)`` arrays or an image dataset, as for :func:`fit`.
     batch_size : int, optional
         Images per forward pass.
 
@@ -359,166 +360,261 @@ def evaluate_accuracy(model: nn.Module, x: Any, y: Any, *, batch_size: int = 256
     float
         Accuracy in [0, 1].
     """
-    y = np.asarray(y)
-    if len(y) == 0:
-        raise ValueError("no images to evaluate")
-    proba = predict_proba(model, x, batch_size=batch_size)
-    return float(np.mean(proba.argmax(1) == y))
+    pre = classifier.preprocess
+    images = _Images(data, pre.size, pre.interpolation, "evaluation data")
+    return _accuracy(classifier, images, batch_size, None)
 
 
-def _save_checkpoint(payload: dict[str, Any], path: Path) -> None:
-    """Write ``payload`` with torch.save to a temporary file, then rename it into place."""
+# ---------------------------------------------------------------------------
+# the training loop
+
+
+def _save(payload: dict[str, Any], path: Path) -> None:
+    import torch
+
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
 
-def _plain(value: Any) -> Any:
-    """Round-trip through JSON so a configuration holds only weights_only-safe types."""
-    return json.loads(json.dumps(value, default=str))
+def _checkpoint_name(epoch: int) -> str:
+    return f"epoch_{epoch:04d}.pt"
 
 
-_TRAIN_KEYS = ("epochs", "batch_size", "lr", "weight_decay", "betas", "seed", "augment")
+def _kept(folder: Path) -> dict[int, Path]:
+    return {int(p.stem.split("_")[1]): p for p in sorted(folder.glob("epoch_*.pt"))}
 
 
-def train_or_load(
-    config: dict[str, Any],
-    build_fn: Callable[[dict[str, Any]], nn.Module],
-    data_fn: Callable[[dict[str, Any]], Any],
-    cache_dir: str | Path | None = None,
+def fit(
+    classifier: Any,
+    train: Any,
     *,
+    eval_sets: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
+    settings: TrainSettings | None = None,
+    data_key: Any = None,
+    keep_checkpoints: bool = False,
+    cache: bool = True,
+    cache_root: str | Path | None = None,
     progress: bool = True,
     num_threads: int | None = None,
-) -> nn.Module:
-    """Train a model once per configuration and load it from disk afterwards.
+    device: str | None = None,
+    **setting_overrides: Any,
+) -> Any:
+    """Train a classifier (or load the result of an identical earlier run).
 
     Parameters
     ----------
-    config : dict
-        JSON-serialisable description of everything that determines the model.
-        Its ``"train"`` entry holds the keyword arguments of
-        :func:`train_classifier` (``epochs``, ``batch_size``, ``lr``,
-        ``weight_decay``, ``betas``, ``seed``, ``augment``); the rest is free
-        (world, split, model settings, ...).
-    build_fn : callable
-        ``build_fn(config) -> nn.Module``: an untrained model. Called after
-        ``torch.manual_seed(config["train"]["seed"])``.
-    data_fn : callable
-        ``data_fn(config)`` returns ``(train_x, train_y)`` or a dict with
-        ``"train": (x, y)`` and optionally ``"eval": {name: (x, y)}``; the
-        accuracy on every evaluation set is stored with the model. Not called
-        when the model is cached.
-    cache_dir : str or Path, optional
-        Cache folder; defaults to :func:`default_cache_dir`.
+    classifier : Classifier
+        From :func:`propgrad.models.create_classifier`; trained in place.
+    train : tuple, sequence or callable
+        ``(images, labels)`` with uint8 images (N, H, W, 3), or a sequence of
+        ``(path, label)`` pairs or records with ``path`` and ``label``; or a
+        function returning either (called only if training is needed; then
+        ``data_key`` is required).
+    eval_sets : mapping or callable, optional
+        Name -> data in the same forms (or a function returning the mapping,
+        called only after training): the accuracy on each is recorded.
+    settings : TrainSettings, optional
+        Optimisation settings (the paper's by default); ``**setting_overrides``
+        replace single fields, e.g. ``epochs=10``.
+    data_key : object, optional
+        JSON-serialisable identity of the training data (e.g. a toy world's
+        configuration) used in the cache key instead of hashing the data.
+    keep_checkpoints : bool, optional
+        Keep the weights before training and after every epoch.
+    cache : bool, optional
+        Read and write the cache (default); ``False`` trains in memory only.
+    cache_root : str or Path, optional
+        Cache root (default ``$PROPGRAD_CACHE`` or ``~/.cache/propgrad``).
     progress : bool, optional
-        Show a progress bar while training.
+        Progress bar over epochs (on a terminal).
     num_threads : int, optional
-        Torch CPU threads while training (see :func:`train_classifier`); not
-        part of the cache key.
+        Torch CPU threads while training (restored afterwards); not part of
+        the cache key.
+    device : str, optional
+        Where to train (default: CUDA when available, else CPU).
+    **setting_overrides
+        Fields of :class:`TrainSettings`.
 
     Returns
     -------
-    nn.Module
-        The trained model in eval mode. Its attribute ``training_record`` is a
-        dict with ``key``, ``path``, ``config``, ``history``, ``accuracies``
-        and ``from_cache``.
+    Classifier
+        The same classifier, trained, in eval mode; ``classifier.training``
+        holds the :class:`TrainingRecord` and its identity includes the run's
+        key.
 
-    Notes
-    -----
-    The finished model is saved as ``<cache_dir>/<key>.pt`` (``state_dict``,
-    ``config``, ``history``, ``accuracies``), written to a temporary file and
-    renamed so a crash never leaves a half-written file. While training,
-    ``<key>.partial.pt`` holds the weights and optimiser state after the last
-    completed epoch; a later call resumes from it. Files are loaded with
-    ``torch.load(..., weights_only=True)``.
+    Raises
+    ------
+    ValueError
+        For malformed data, unknown settings, or a callable ``train`` without
+        ``data_key``.
     """
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    config = _plain(config)
-    train_cfg = dict(config.get("train", {}))
-    unknown = set(train_cfg) - set(_TRAIN_KEYS)
-    if unknown:
-        raise ValueError(f"unknown training settings in config['train']: {sorted(unknown)}")
-    key = config_key(config)
-    final_path = cache / f"{key}.pt"
-    partial_path = cache / f"{key}.partial.pt"
-    seed = int(train_cfg.get("seed", 0))
+    import torch
 
-    torch.manual_seed(seed)
-    model = build_fn(config)
-    if final_path.exists():
+    settings = settings or TrainSettings()
+    if setting_overrides:
+        unknown = set(setting_overrides) - set(TrainSettings.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown training settings: {sorted(unknown)}")
+        settings = TrainSettings(**{**settings.to_dict(), **setting_overrides})
+    if callable(train) and data_key is None:
+        raise ValueError("a callable `train` needs a data_key (what identifies the data)")
+    pre = classifier.preprocess
+
+    def load(data: Any, what: str) -> _Images:
+        return _Images(data() if callable(data) else data, pre.size, pre.interpolation, what)
+
+    train_images = None if callable(train) else load(train, "training data")
+    config = {
+        "format": 2,
+        "model": _identity_spec(classifier),
+        "preprocess": pre.to_dict(),
+        "train": settings.to_dict(),
+        "data": data_key if data_key is not None else train_images.digest(),
+        "keep_checkpoints": bool(keep_checkpoints),
+    }
+    key = config_key(config)
+    folder = cache_dir("models", key, root=cache_root)
+    final_path = folder / "final.pt"
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = classifier.model.to(device)
+
+    def finish(history: list, accuracies: dict, from_cache: bool) -> Any:
+        model.eval()
+        classifier.spec = {**classifier.spec, "trained": key}
+        classifier.training = TrainingRecord(
+            key,
+            folder,
+            config,
+            list(history),
+            dict(accuracies),
+            _kept(folder) if cache else {},
+            from_cache,
+            _base=classifier,
+        )
+        return classifier
+
+    if cache and final_path.is_file():
         payload = torch.load(final_path, map_location="cpu", weights_only=True)
         model.load_state_dict(payload["state_dict"])
-        model.eval()
-        model.training_record = {
-            "key": key,
-            "path": str(final_path),
-            "config": payload["config"],
-            "history": payload["history"],
-            "accuracies": payload["accuracies"],
-            "from_cache": True,
-        }
-        return model
+        return finish(payload["history"], payload["accuracies"], True)
 
-    data = data_fn(config)
-    if isinstance(data, dict):
-        train_x, train_y = data["train"]
-        eval_sets = data.get("eval", {}) or {}
-    else:
-        train_x, train_y = data
-        eval_sets = {}
-
-    start_epoch, optimizer_state, history = 0, None, []
-    if partial_path.exists():
-        state = torch.load(partial_path, map_location="cpu", weights_only=True)
+    if train_images is None:
+        train_images = load(train, "training data")
+    if cache:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(folder / "config.json", config)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=settings.lr, betas=settings.betas, weight_decay=settings.weight_decay
+    )
+    start, history = 0, []
+    resume_path = folder / "resume.pt"
+    if cache and resume_path.is_file():
+        state = torch.load(resume_path, map_location="cpu", weights_only=True)
         model.load_state_dict(state["state_dict"])
-        start_epoch = int(state["epoch"])
-        optimizer_state = state["optimizer"]
-        history = list(state["history"])
+        optimizer.load_state_dict(state["optimizer"])
+        start, history = int(state["epoch"]), list(state["history"])
+    elif cache and keep_checkpoints:
+        _save(model.state_dict(), folder / _checkpoint_name(0))
 
-    def save_partial(epoch: int, net: nn.Module, opt: torch.optim.Optimizer, hist: list) -> None:
-        _save_checkpoint(
-            {
-                "state_dict": net.state_dict(),
-                "optimizer": opt.state_dict(),
-                "epoch": epoch,
-                "history": hist,
-                "config": config,
-            },
-            partial_path,
+    previous_threads = torch.get_num_threads()
+    if num_threads is not None:
+        torch.set_num_threads(int(num_threads))
+    try:
+        epochs: Any = range(start, settings.epochs)
+        if progress:
+            from tqdm.auto import tqdm
+
+            epochs = tqdm(
+                epochs, initial=start, total=settings.epochs, desc="train", unit="ep", disable=None
+            )
+        augment = make_augment(settings.augment)
+        for epoch in epochs:
+            record = _train_epoch(model, optimizer, train_images, pre, augment, settings, epoch)
+            history.append(record)
+            if progress:
+                epochs.set_postfix(loss=f"{record['loss']:.3f}", acc=f"{record['train_acc']:.3f}")
+            if cache:
+                if keep_checkpoints:
+                    _save(model.state_dict(), folder / _checkpoint_name(epoch + 1))
+                _save(
+                    {
+                        "state_dict": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "epoch": epoch + 1,
+                        "history": history,
+                    },
+                    resume_path,
+                )
+        model.eval()
+        sets = eval_sets() if callable(eval_sets) else (eval_sets or {})
+        accuracies = {
+            name: _accuracy(classifier, load(data, f"evaluation set {name!r}"), 256, device)
+            for name, data in sets.items()
+        }
+    finally:
+        torch.set_num_threads(previous_threads)
+    if cache:
+        _save(
+            {"state_dict": model.state_dict(), "history": history, "accuracies": accuracies},
+            final_path,
         )
+        resume_path.unlink(missing_ok=True)
+    return finish(history, accuracies, False)
 
-    kwargs = {k: v for k, v in train_cfg.items() if k in _TRAIN_KEYS}
-    if "betas" in kwargs:
-        kwargs["betas"] = tuple(kwargs["betas"])
-    history = train_classifier(
-        model,
-        train_x,
-        train_y,
-        progress=progress,
-        start_epoch=start_epoch,
-        optimizer_state=optimizer_state,
-        history=history,
-        on_epoch_end=save_partial,
-        num_threads=num_threads,
-        **kwargs,
-    )
-    accuracies = {name: evaluate_accuracy(model, x, y) for name, (x, y) in eval_sets.items()}
-    _save_checkpoint(
-        {
-            "state_dict": model.state_dict(),
-            "config": config,
-            "history": history,
-            "accuracies": accuracies,
-        },
-        final_path,
-    )
-    partial_path.unlink(missing_ok=True)
-    model.eval()
-    model.training_record = {
-        "key": key,
-        "path": str(final_path),
-        "config": config,
-        "history": history,
-        "accuracies": accuracies,
-        "from_cache": False,
+
+def _identity_spec(classifier: Any) -> Any:
+    from propgrad.models.classifier import _without_paths, model_identity
+
+    spec = {k: v for k, v in classifier.spec.items() if k != "trained"}
+    return _without_paths(spec) if spec else model_identity(classifier.model)
+
+
+def _train_epoch(
+    model: Any,
+    optimizer: Any,
+    images: _Images,
+    pre: Any,
+    augment: Callable[[Any, Any], Any],
+    settings: TrainSettings,
+    epoch: int,
+) -> dict[str, float]:
+    import torch
+
+    device = next(model.parameters()).device
+    loss_fn = torch.nn.CrossEntropyLoss()
+    start = time.perf_counter()
+    gen = _epoch_generator(settings.seed, epoch)
+    n = len(images)
+    order = torch.randperm(n, generator=gen)
+    labels = torch.from_numpy(images.labels)
+    model.train()
+    total_loss, correct = 0.0, 0
+    for i in range(0, n, settings.batch_size):
+        idx = order[i : i + settings.batch_size]
+        batch = augment(images.batch(idx.numpy()), gen)
+        xb = pre.normalise(pre.resize(batch)).to(device)
+        yb = labels[idx].to(device)
+        optimizer.zero_grad(set_to_none=True)
+        logits = model(xb)
+        loss = loss_fn(logits, yb)
+        loss.backward()
+        optimizer.step()
+        total_loss += float(loss.detach()) * len(idx)
+        correct += int((logits.detach().argmax(1) == yb).sum())
+    return {
+        "epoch": epoch + 1,
+        "loss": total_loss / n,
+        "train_acc": correct / n,
+        "seconds": time.perf_counter() - start,
     }
-    return model
+
+
+__all__ = [
+    "AUGMENTATIONS",
+    "TrainSettings",
+    "TrainingRecord",
+    "evaluate_accuracy",
+    "fit",
+    "make_augment",
+]

@@ -22,8 +22,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-CATS_DOGS_SPLITS = ("unbiased", "dark-cats", "dark-dogs")
-CATS_DOGS_LABELS = {"cat": 0, "dog": 1}
+#: Class names by output index (the authors' convention: 0 = cat, 1 = dog). The
+#: toy world, the authors' models and this reader all use these.
+CLASSES = ("cat", "dog")
+
+#: The paper's three splits. A model is named after the split it was trained on.
+SPLITS = ("unbiased", "dark-cats", "dark-dogs")
+
+#: Display names of the splits (and of the models trained on them).
+SPLIT_LABELS = {"unbiased": "unbiased", "dark-cats": "dark cats", "dark-dogs": "dark dogs"}
 _KAGGLE_NAME = re.compile(r"^(cat|dog)\.\d+\.(jpe?g|png)$", re.IGNORECASE)
 
 
@@ -73,8 +80,8 @@ def cats_dogs_split(
     ValueError
         For an unknown split or part, a malformed CSV, or an empty selection.
     """
-    if split not in CATS_DOGS_SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose one of {CATS_DOGS_SPLITS}")
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
     if part not in ("train", "test"):
         raise ValueError(f"part must be 'train' or 'test', got {part!r}")
     root = Path(root)
@@ -121,7 +128,7 @@ def cats_dogs_split(
         if not path.is_file():
             missing.append(name)
             continue
-        selected.append(LabelledImage(path, CATS_DOGS_LABELS[animal], fur))
+        selected.append(LabelledImage(path, CLASSES.index(animal), fur))
     if missing:
         raise FileNotFoundError(
             f"{len(missing)} image(s) listed in {fur_labels} are missing from {images_dir}, "

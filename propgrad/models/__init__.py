@@ -1,4 +1,9 @@
-"""Models: the authors' Cats-vs-Dogs ConvMixers and other classifiers.
+"""Models: one factory for every classifier, with the preprocessing that belongs to it.
+
+:func:`create_classifier` builds a timm architecture (or the ConvMixer laid out
+like the authors' checkpoints) by name, from local weight files, and returns a
+:class:`Classifier` holding the model and its :class:`Preprocess`. The authors'
+Cats-vs-Dogs ConvMixers (:func:`load_cvd_convmixer`) go through the same path.
 
 Names are loaded lazily on first access (PEP 562), so importing this package
 does not import torch until a model is actually built.
@@ -9,20 +14,19 @@ from __future__ import annotations
 from propgrad._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
+    "Classifier": "propgrad.models.classifier",
+    "create_classifier": "propgrad.models.classifier",
+    "load_checkpoint": "propgrad.models.classifier",
+    "read_state_dict": "propgrad.models.classifier",
+    "model_identity": "propgrad.models.classifier",
+    "Preprocess": "propgrad.models.preprocess",
+    "NORMALISATIONS": "propgrad.models.preprocess",
     "ConvMixer": "propgrad.models.convmixer",
-    "CVD_CLASSES": "propgrad.models.authors",
-    "CVD_MODEL_NAMES": "propgrad.models.authors",
     "CVD_IMAGE_NAMES": "propgrad.models.authors",
+    "CVD_PREPROCESS": "propgrad.models.authors",
     "cvd_preprocess": "propgrad.models.authors",
     "load_cvd_convmixer": "propgrad.models.authors",
-    "load_convmixer_checkpoint": "propgrad.models.authors",
     "load_cvd_image": "propgrad.models.authors",
-    "CVD_AUTHORS_REPORTED": "propgrad.models.authors",
-    "CVD_CHECKPOINT_ACCURACY": "propgrad.models.authors",
-    "CVD_PAPER_TABLE1": "propgrad.models.authors",
-    "CVD_PAPER_TABLE5": "propgrad.models.authors",
-    "CVD_PAPER_TABLE6": "propgrad.models.authors",
-    "CVD_PAPER_TABLE7": "propgrad.models.authors",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,232 @@
+"""Tables for the book: our numbers beside the paper's, and the results record.
+
+Two small helpers carry every table of every chapter:
+
+* :func:`beside_paper` lays our table and the paper's side by side, column by
+  column (``ours`` then ``paper`` under each of the paper's column labels),
+  formatted alike, with a caption that says which profile produced ours and
+  where the paper's come from. Missing cells show as "–".
+* :func:`table_record` turns a table into the nested dict row -> column ->
+  number that a chapter records as ``tableN`` (N = the paper's table number).
+  Two-level labels (a pandas MultiIndex) are joined with " / ", e.g. the row
+  "Light Dogs / unbiased" of Table 6.
+
+Tables are nested mappings row -> column -> value or pandas DataFrames; both
+are accepted everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+MISSING = "–"
+LEVEL_SEPARATOR = " / "
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, tuple):
+        return LEVEL_SEPARATOR.join(str(v) for v in value)
+    return str(value)
+
+
+def as_frame(table: Any) -> Any:
+    """Return a nested mapping (row -> column -> value) or DataFrame as a DataFrame.
+
+    Parameters
+    ----------
+    table : mapping or pandas.DataFrame
+        The table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows and columns in the given order.
+    """
+    import pandas as pd
+
+    if isinstance(table, pd.DataFrame):
+        return table
+    if not isinstance(table, Mapping):
+        raise ValueError(f"a table must be a DataFrame or a mapping, got {type(table).__name__}")
+    columns: list[Any] = []
+    for row in table.values():
+        for column in row:
+            if column not in columns:
+                columns.append(column)
+    return pd.DataFrame.from_dict(
+        {r: dict(v) for r, v in table.items()}, orient="index", columns=columns
+    )
+
+
+def _plain_number(value: Any) -> Any:
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if not math.isfinite(float(value)) else float(value)
+    if value is None:
+        return None
+    try:
+        if np.isnan(value):
+            return None
+    except TypeError:
+        pass
+    return value
+
+
+def table_record(table: Any) -> dict[str, dict[str, Any]]:
+    """The nested dict row -> column -> number that a chapter records as ``tableN``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or mapping
+        The table; MultiIndex labels are joined with " / ".
+
+    Returns
+    -------
+    dict
+        Plain JSON values (numpy numbers converted, NaN as ``None``).
+
+    Examples
+    --------
+    >>> table_record({"ResNet18": {"Unbiased": np.float64(0.5), "Biased": np.nan}})
+    {'ResNet18': {'Unbiased': 0.5, 'Biased': None}}
+    """
+    frame = as_frame(table)
+    return {
+        _label(row): {_label(col): _plain_number(frame.at[row, col]) for col in frame.columns}
+        for row in frame.index
+    }
+
+
+def _formatter(spec: str | Callable[[Any], str] | None) -> Callable[[Any], str]:
+    def fmt(value: Any) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return MISSING
+        if isinstance(value, (bool, np.bool_)):
+            return "✓" if value else ""
+        if callable(spec):
+            return spec(value)
+        if spec is None or isinstance(value, str):
+            return str(value)
+        return spec.format(value)
+
+    return fmt
+
+
+def beside_paper(
+    ours: Any,
+    paper: Any,
+    *,
+    formats: Mapping[str, str | Callable[[Any], str]] | str | None = None,
+    caption: str | None = None,
+    ours_label: str = "ours",
+    paper_label: str = "paper",
+    row_name: str | None = None,
+) -> Any:
+    """Our table and the paper's side by side, each paper column split into ours | paper.
+
+    Parameters
+    ----------
+    ours : pandas.DataFrame or mapping
+        Our numbers, rows and columns labelled as in the paper.
+    paper : pandas.DataFrame or mapping
+        The paper's numbers (from ``propgrad.paper.<chapter>``), same labels.
+        Rows or columns that only one side has are kept; the other side shows
+        "–".
+    formats : mapping or str, optional
+        Column -> format string (``"{:.4f}"``) or callable, applied to both
+        sides of that column; a single string applies to every column.
+        Booleans show as ✓ (true) or nothing.
+    caption : str, optional
+        Table caption; say which profile produced our numbers.
+    ours_label, paper_label : str, optional
+        Sub-column labels.
+    row_name : str, optional
+        Name shown above the row labels.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        Displayed by Jupyter and the book; ``.data`` holds the combined
+        DataFrame with (column, source) MultiIndex columns.
+    """
+    import pandas as pd
+
+    ours_frame, paper_frame = as_frame(ours), as_frame(paper)
+    rows = list(ours_frame.index) + [r for r in paper_frame.index if r not in ours_frame.index]
+    columns = list(ours_frame.columns) + [
+        c for c in paper_frame.columns if c not in ours_frame.columns
+    ]
+    data = {}
+    for column in columns:
+        for label, frame in ((ours_label, ours_frame), (paper_label, paper_frame)):
+            present = column in frame.columns
+            data[_label(column), label] = [
+                frame.at[r, column] if present and r in frame.index else None for r in rows
+            ]
+    combined = pd.DataFrame(data, index=[_label(r) for r in rows])
+    combined.columns = pd.MultiIndex.from_tuples(combined.columns)
+    if row_name:
+        combined.index.name = row_name
+    styler = combined.style
+    for column in columns:
+        spec = formats if isinstance(formats, str) or formats is None else formats.get(column)
+        if not isinstance(formats, str) and formats is not None and spec is None:
+            spec = formats.get(_label(column))
+        styler = styler.format(
+            _formatter(spec), subset=[(_label(column), ours_label), (_label(column), paper_label)]
+        )
+    if caption:
+        styler = styler.set_caption(caption)
+    return styler
+
+
+def styled(
+    table: Any,
+    *,
+    formats: Mapping[str, str | Callable[[Any], str]] | str | None = None,
+    caption: str | None = None,
+) -> Any:
+    """Format one table (ours only) like :func:`beside_paper` does.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or mapping
+        The table.
+    formats : mapping or str, optional
+        Column -> format string or callable; a single string for all columns.
+    caption : str, optional
+        Caption.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+    """
+    frame = as_frame(table)
+    styler = frame.style
+    for column in frame.columns:
+        spec = formats if isinstance(formats, str) or formats is None else formats.get(column)
+        styler = styler.format(_formatter(spec), subset=[column])
+    if caption:
+        styler = styler.set_caption(caption)
+    return styler
+
+
+def mean_std(mean: float, std: float, decimals: tuple[int, int] = (2, 1)) -> str:
+    """Format ``mean ± std`` the way the paper prints Table 2.
+
+    Examples
+    --------
+    >>> mean_std(86.134, 2.04)
+    '86.13 ± 2.0'
+    """
+    return f"{mean:.{decimals[0]}f} ± {std:.{decimals[1]}f}"
+
+
+__all__ = ["MISSING", "as_frame", "beside_paper", "mean_std", "styled", "table_record"]
