@@ -31,6 +31,22 @@ Conventions
   difference, and it is used for both points whatever ``accuracy`` says. The
   expected property gradient magnitude then is ``|F(I1) - F(I0)|`` (per step),
   the binary case of the paper's appendix A.4.
+* ``periodic=True`` is for sweeps that close on themselves, such as a full turn
+  of a turntable: there are no ends, the last point is the neighbour of the
+  first, and *every* point gets the same stencil shape (central ``-p/2..p/2``
+  or forward ``0..p``) with node indices taken modulo ``N``. The node positions
+  are unwrapped with the period ``P``: the neighbour ``j = i + o`` of point
+  ``i`` sits at ``x[j mod N] + floor(j / N) * P``, and Fornberg's weights are
+  computed on these positions, so non-uniform periodic grids work too. The
+  period is, in this order: ``period`` if given; ``N`` (steps) without a grid;
+  ``N * (x[-1] - x[0]) / (N - 1)`` for a uniform grid (every step within a
+  relative ``1e-6`` of the mean step; e.g. ``0, 1, ..., 359`` degrees gives
+  360); a non-uniform grid needs an explicit ``period``. The period must exceed
+  ``x[-1] - x[0]`` (a grid holding both 0 and 360 degrees repeats a frame:
+  drop the last one). Periodic stencils need at least ``max(3, p + 1)``
+  points. Unlike the one-sided end stencils, the periodic operator commutes
+  with rolling the sweep: on a uniform grid the gradients of
+  ``numpy.roll(f, s)`` are the rolled gradients of ``f``.
 
 This module uses NumPy only.
 """
@@ -53,6 +69,9 @@ __all__ = [
 ]
 
 _SCHEMES = ("central", "forward")
+# a grid counts as uniform (for inferring the period of a periodic sweep) when
+# every step is within this relative tolerance of the mean step
+_UNIFORM_RTOL = 1e-6
 
 
 # ----------------------------------------------------------------------------
@@ -127,7 +146,16 @@ def _min_points(accuracy: int, scheme: str) -> int:
     return accuracy + 1
 
 
-def _validate_n_points(n: int, accuracy: int, scheme: str) -> None:
+def _validate_n_points(n: int, accuracy: int, scheme: str, periodic: bool = False) -> None:
+    if periodic:
+        need = max(3, _min_points(accuracy, scheme))
+        if n < need:
+            raise ValueError(
+                f"a periodic {scheme} stencil with accuracy={accuracy} needs at least {need} "
+                f"points around the period, but {n} were given; lower the accuracy or "
+                "sample more points"
+            )
+        return
     if n == 2:
         return  # the two-point case always works (first-order difference)
     need = _min_points(accuracy, scheme)
@@ -137,6 +165,45 @@ def _validate_n_points(n: int, accuracy: int, scheme: str) -> None:
             f"along the sweep (or exactly 2), but {n} were given; lower the accuracy "
             "or sample more points"
         )
+
+
+def _validate_periodic(periodic) -> bool:
+    if not isinstance(periodic, (bool, np.bool_)):
+        raise ValueError(f"periodic must be True or False, got {periodic!r}")
+    return bool(periodic)
+
+
+def _validate_period(period, grid: np.ndarray | None, n: int) -> float:
+    """Return the period of a periodic sweep (explicit or inferred; see the module notes).
+
+    ``grid`` must already be validated (or be ``None`` for unit steps).
+    """
+    span = float(n - 1) if grid is None else float(grid[-1] - grid[0])
+    if period is None:
+        if grid is None:
+            return float(n)
+        steps = np.diff(grid)
+        step = span / (n - 1)
+        worst = float(np.abs(steps - step).max())
+        if worst > _UNIFORM_RTOL * step:
+            raise ValueError(
+                "cannot infer the period of a non-uniform grid (its steps range from "
+                f"{float(steps.min())!r} to {float(steps.max())!r}); pass period=..., "
+                "e.g. period=360 for angles in degrees over one full turn"
+            )
+        return n * step
+    if isinstance(period, bool) or not isinstance(period, Real) or not math.isfinite(period):
+        raise ValueError(f"period must be a finite positive number, got {period!r}")
+    period = float(period)
+    if period <= span:
+        what = "n - 1 unit steps" if grid is None else "grid[-1] - grid[0]"
+        raise ValueError(
+            f"period ({period:g}) must be larger than the span of the sweep ({what} = "
+            f"{span:g}): after one period the sweep returns to its first point, so the "
+            "last point must come before it. A grid that holds both ends of a full turn "
+            "(e.g. 0 and 360 degrees) repeats a frame; drop the last one"
+        )
+    return period
 
 
 def _validate_order(order) -> int:
@@ -235,6 +302,8 @@ class _Stencil:
     with array slicing; ``scalar`` holds their common weights when all these rows
     have identical weights (uniform grids), else ``None``. The remaining rows
     (boundary rows) are applied one by one; there are at most ``accuracy``.
+    For a periodic stencil the boundary rows are the rows whose nodes wrap
+    around (their ``index`` is taken modulo ``n``, so it is not contiguous).
     """
 
     n: int
@@ -294,9 +363,9 @@ class _Stencil:
     def _row(self, a: np.ndarray, axis: int, i: int) -> np.ndarray:
         pre = (slice(None),) * axis
         idx = self.index[i]
-        if a.ndim == 2 and axis == 1 and (np.diff(idx) == 1).all():
-            # contiguous nodes: one small matrix-vector product
-            return a[:, int(idx[0]) : int(idx[-1]) + 1] @ self.weights[i]
+        if a.ndim == 2 and axis == 1:
+            # one small matrix-vector product (a view for contiguous nodes)
+            return a[:, _node_selector(idx)] @ self.weights[i]
         out = None
         for j, w in zip(self.index[i], self.weights[i], strict=True):
             term = w * a[pre + (int(j),)]
@@ -327,7 +396,8 @@ class _Stencil:
         contiguous; ``column`` is the column of the flat difference they are
         written to) and the weight vector of the final row sums (``|w|`` or 1
         on interior columns, 1 on boundary columns); or ``None`` when the fused
-        form does not apply.
+        form does not apply. The nodes of a boundary row are a slice when they
+        are contiguous and an index array otherwise (periodic stencils).
         """
         if self.scalar is None or self.hi <= self.lo:
             return None
@@ -340,10 +410,7 @@ class _Stencil:
         rows = self.boundary_rows
         bounds = []
         for i in rows:
-            idx = self.index[i]
-            if not (np.diff(idx) == 1).all():
-                return None
-            bounds.append((int(idx[0]), int(idx[-1]) + 1, np.array(self.weights[i])))
+            bounds.append((_node_selector(self.index[i]), np.array(self.weights[i])))
         if len(bounds) != len(free):
             return None
         difference = len(ws) == 2 and ws[0] == -ws[1]
@@ -378,8 +445,8 @@ class _Stencil:
             for w, part in zip(ws[1:], parts[1:], strict=True):
                 head += w * part
         d2 = d.reshape(k, n)
-        for col, (start, stop, w) in bounds:
-            np.matmul(a[:, start:stop], w, out=d2[:, col])
+        for col, (nodes, w) in bounds:
+            np.matmul(a[:, nodes], w, out=d2[:, col])
         np.abs(d, out=d)
         return d2 @ mask
 
@@ -403,6 +470,13 @@ class _Stencil:
         return total
 
 
+def _node_selector(idx: np.ndarray) -> slice | np.ndarray:
+    """A slice for contiguous increasing node indices, else the index array itself."""
+    if (np.diff(idx) == 1).all():
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return np.asarray(idx, dtype=np.intp)
+
+
 def _fornberg_rows(nodes: np.ndarray, index: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.array(
         [
@@ -412,12 +486,44 @@ def _fornberg_rows(nodes: np.ndarray, index: np.ndarray, rows: np.ndarray) -> np
     )
 
 
+def _periodic_parts(n: int, nodes: np.ndarray, accuracy: int, scheme: str, period: float):
+    """Offsets, wrapped node indices, interior rows and weights of a periodic stencil."""
+    rows = np.arange(n)
+    if scheme == "central":
+        h = accuracy // 2
+        offsets = np.arange(-h, h + 1)
+        lo, hi = h, n - h
+    else:  # forward
+        offsets = np.arange(accuracy + 1)
+        lo, hi = 0, n - accuracy
+    unwrapped = rows[:, None] + offsets[None, :]
+    index = unwrapped % n
+    # position of node i + o, unwrapped: x[(i + o) mod n] + floor((i + o) / n) * period
+    positions = nodes[index] + (unwrapped // n) * period
+    weights = np.array(
+        [fornberg_weights(nodes[i], positions[i], order=1) for i in rows], dtype=np.float64
+    )
+    return offsets, index, lo, hi, weights
+
+
 @lru_cache(maxsize=64)
-def _build_stencil(n: int, grid: tuple[float, ...] | None, accuracy: int, scheme: str) -> _Stencil:
-    """Construct (and cache) the stencil for one (grid, accuracy, scheme)."""
+def _build_stencil(
+    n: int,
+    grid: tuple[float, ...] | None,
+    accuracy: int,
+    scheme: str,
+    period: float | None = None,
+) -> _Stencil:
+    """Construct (and cache) the stencil for one (grid, accuracy, scheme, period).
+
+    ``period=None`` builds the ordinary stencil with one-sided ends; a number
+    builds the periodic stencil with that period.
+    """
     nodes = np.arange(n, dtype=np.float64) if grid is None else np.array(grid)
     rows = np.arange(n)
-    if n == 2:
+    if period is not None:
+        offsets, index, lo, hi, weights = _periodic_parts(n, nodes, accuracy, scheme, period)
+    elif n == 2:
         index = np.array([[0, 1], [0, 1]])
         lo, hi, offsets = 0, 1, np.array([0, 1])
     elif scheme == "central":
@@ -434,7 +540,8 @@ def _build_stencil(n: int, grid: tuple[float, ...] | None, accuracy: int, scheme
         index = rows[:, None] + offsets[None, :]
         index[n - accuracy :] = n - 1 - offsets[::-1]
         lo, hi = 0, n - accuracy
-    weights = _fornberg_rows(nodes, index, rows)
+    if period is None:
+        weights = _fornberg_rows(nodes, index, rows)
 
     scalar = None
     if grid is None:
@@ -445,6 +552,8 @@ def _build_stencil(n: int, grid: tuple[float, ...] | None, accuracy: int, scheme
         base[np.abs(base) < 1e-12 * np.abs(base).max()] = 0.0
         weights[lo:hi] = base
         scalar = base
+        if period == n:  # the periodic unit grid: the wrapped rows are interior rows too
+            weights[:] = base
         for i in range(n):  # boundary rows: same cleanup, same weights as findiff
             w = weights[i]
             w[np.abs(w) < 1e-12 * np.abs(w).max()] = 0.0
@@ -455,22 +564,37 @@ def _build_stencil(n: int, grid: tuple[float, ...] | None, accuracy: int, scheme
     return _Stencil(n, index, weights, lo, hi, offsets, scalar)
 
 
-def _get_stencil(n: int, grid, accuracy: int, scheme: str) -> _Stencil:
+def _get_stencil(
+    n: int, grid, accuracy: int, scheme: str, periodic: bool = False, period=None
+) -> _Stencil:
     """Validate the arguments and return the cached stencil for them."""
     scheme = _validate_scheme(scheme)
     accuracy = _validate_accuracy(accuracy, scheme)
+    periodic = _validate_periodic(periodic)
+    if not periodic and period is not None:
+        raise ValueError(
+            f"period={period!r} was given but periodic=False; pass periodic=True for a "
+            "sweep that closes on itself (e.g. a full turn), or drop period"
+        )
     if n < 2:
         raise ValueError(f"a gradient along the sweep needs at least 2 points, got {n}")
-    _validate_n_points(n, accuracy, scheme)
-    key = None if grid is None else tuple(_validate_grid(grid, n).tolist())
-    return _build_stencil(n, key, accuracy, scheme)
+    _validate_n_points(n, accuracy, scheme, periodic)
+    g = None if grid is None else _validate_grid(grid, n)
+    key = None if g is None else tuple(g.tolist())
+    p = _validate_period(period, g, n) if periodic else None
+    return _build_stencil(n, key, accuracy, scheme, p)
 
 
 # ----------------------------------------------------------------------------
 # public measures
 # ----------------------------------------------------------------------------
 def property_gradients(
-    outputs, grid=None, accuracy: int = 2, scheme: str = "central"
+    outputs,
+    grid=None,
+    accuracy: int = 2,
+    scheme: str = "central",
+    periodic: bool = False,
+    period: float | None = None,
 ) -> np.ndarray:
     """Derivative of model outputs along the sweep (axis 0).
 
@@ -488,6 +612,15 @@ def property_gradients(
         ``"central"``: central stencils inside, one-sided stencils of the same
         order at the ends. ``"forward"``: forward stencils everywhere, backward
         at the last point (see the module notes for the exact node choice).
+    periodic : bool, default False
+        Treat the sweep as closed (a full turn): the stencils wrap around and
+        the last point is the neighbour of the first, so every point gets the
+        same (central or forward) stencil shape and there are no one-sided ends.
+    period : float, optional
+        Length of one period in grid units (only with ``periodic=True``). By
+        default ``N`` steps without a grid, or ``N * step`` for a uniform grid
+        (``0, 1, ..., 359`` degrees: 360); a non-uniform grid needs it. It must
+        exceed ``grid[-1] - grid[0]``.
 
     Returns
     -------
@@ -500,7 +633,10 @@ def property_gradients(
         If ``outputs`` is not 1-D or 2-D or holds NaN/inf, the grid does not
         match or is not strictly increasing, ``accuracy`` or ``scheme`` is
         invalid, or there are fewer points than the stencils need
-        (``accuracy + 1``; two points always work, see Notes).
+        (``accuracy + 1``; two points always work, see Notes; periodic stencils
+        need ``max(3, accuracy + 1)``), or ``period`` is given without
+        ``periodic=True``, is not larger than the span of the grid, or cannot be
+        inferred (non-uniform grid).
 
     Notes
     -----
@@ -513,14 +649,21 @@ def property_gradients(
     array([0., 2., 4., 6., 8.])
     >>> property_gradients([0.0, 1.0, 0.0, 1.0], scheme="forward", accuracy=1)
     array([ 1., -1.,  1.,  1.])
+    >>> property_gradients([0.0, 1.0, 2.0, 1.0], periodic=True)
+    array([ 0.,  1.,  0., -1.])
     """
     f = _validate_outputs(outputs)
-    st = _get_stencil(f.shape[0], grid, accuracy, scheme)
+    st = _get_stencil(f.shape[0], grid, accuracy, scheme, periodic, period)
     return st.apply(f, axis=0)
 
 
 def expected_property_gradient(
-    outputs, grid=None, accuracy: int = 2, scheme: str = "central"
+    outputs,
+    grid=None,
+    accuracy: int = 2,
+    scheme: str = "central",
+    periodic: bool = False,
+    period: float | None = None,
 ) -> float | np.ndarray:
     """Expected property gradient magnitude ``E[|grad_X F|]`` of a sweep.
 
@@ -532,8 +675,8 @@ def expected_property_gradient(
     ----------
     outputs : array_like, shape (N,) or (N, C)
         Model outputs in sweep order.
-    grid, accuracy, scheme
-        As in :func:`property_gradients`.
+    grid, accuracy, scheme, periodic, period
+        As in :func:`property_gradients`; ``periodic=True`` for a full turn.
 
     Returns
     -------
@@ -558,8 +701,12 @@ def expected_property_gradient(
     0.7
     >>> expected_property_gradient([[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]])
     array([0.5, 0.5])
+    >>> expected_property_gradient([0.0, 1.0, 2.0, 1.0], periodic=True)
+    0.5
     """
-    grads = property_gradients(outputs, grid=grid, accuracy=accuracy, scheme=scheme)
+    grads = property_gradients(
+        outputs, grid=grid, accuracy=accuracy, scheme=scheme, periodic=periodic, period=period
+    )
     score = np.abs(grads).mean(axis=0)
     return float(score) if score.ndim == 0 else score
 

@@ -8,7 +8,10 @@ so the statistic of many shuffled copies approximates its null distribution
 
 The implementation is vectorised over permutations and over sequences: random
 permutations are drawn in blocks, the outputs are gathered through them, and
-the finite-difference stencil is applied with array slicing. This module uses
+the finite-difference stencil is applied with array slicing. A sweep that
+closes on itself (a full turn) is tested with ``periodic=True``: the observed
+and every shuffled sequence are then scored with the periodic statistic (the
+stencils wrap around), through the same fused fast path. This module uses
 NumPy only.
 """
 
@@ -229,8 +232,8 @@ def _random_permutations(rng: np.random.Generator, n: int, k: int) -> np.ndarray
 # ----------------------------------------------------------------------------
 # statistics of gathered (permuted) outputs
 # ----------------------------------------------------------------------------
-def _gradient_kernel(n: int, grid, accuracy: int, scheme: str):
-    stencil = _get_stencil(n, grid, accuracy, scheme)
+def _gradient_kernel(n: int, grid, accuracy: int, scheme: str, periodic: bool, period):
+    stencil = _get_stencil(n, grid, accuracy, scheme, periodic, period)
 
     def kernel(a: np.ndarray) -> np.ndarray:
         return stencil.abs_sum(a, axis=1) / n
@@ -263,6 +266,8 @@ def shuffle_test(
     grid=None,
     accuracy: int = 2,
     scheme: str = "central",
+    periodic: bool = False,
+    period: float | None = None,
 ) -> ShuffleTestResult:
     """Permutation test for systematic change of model outputs along a sweep.
 
@@ -303,6 +308,15 @@ def shuffle_test(
     accuracy, scheme
         Finite-difference options of the gradient statistic, as in
         :func:`propgrad.measure.property_gradients` (ignored for Pearson).
+    periodic : bool, default False
+        The sweep closes on itself (a full turn): the gradient statistic of the
+        observed and of every shuffled sequence wraps around, the last point
+        being the neighbour of the first (see
+        :func:`propgrad.measure.property_gradients`). Only for
+        ``statistic="gradient"``.
+    period : float, optional
+        The period in grid units with ``periodic=True``; inferred by default
+        (``N`` steps without a grid, ``N * step`` on a uniform grid).
 
     Returns
     -------
@@ -314,8 +328,10 @@ def shuffle_test(
     ValueError
         If ``outputs`` is not 1-D or 2-D, holds NaN/inf or has fewer than 3
         points per sequence, ``n_permutations < 1``, ``alpha`` is not in
-        ``(0, 1)``, ``statistic`` is unknown, or the grid, ``accuracy`` or
-        ``scheme`` is invalid.
+        ``(0, 1)``, ``statistic`` is unknown, or the grid, ``accuracy``,
+        ``scheme``, ``periodic`` or ``period`` is invalid (including
+        ``periodic=True`` with ``statistic="pearson"``: a correlation with the
+        angle of a full turn depends on where the turn starts).
 
     Notes
     -----
@@ -344,6 +360,13 @@ def shuffle_test(
     (True, 0.0005)
     >>> res.p_value == 1 / (2000 + 1)
     True
+
+    A full turn sampled once per degree, scored with wrap-around stencils:
+
+    >>> angles = np.arange(360.0)
+    >>> res = shuffle_test(np.cos(np.radians(angles)), 2000, seed=0, grid=angles, periodic=True)
+    >>> bool(res.significant)
+    True
     """
     x, single = _validate_sequences(outputs, grid)
     k = _validate_n_permutations(n_permutations)
@@ -352,10 +375,16 @@ def shuffle_test(
     m, n = x.shape
     if grid is not None:
         grid = _validate_grid(grid, n)
+    if name == "pearson" and (periodic is not False or period is not None):
+        raise ValueError(
+            "periodic=True / period apply to the gradient statistic only; a Pearson "
+            "correlation with the angle of a full turn depends on where the turn starts. "
+            "Use statistic='gradient' for periodic sweeps"
+        )
     const = _constant_mask(x, axis=1)
 
     if name == "gradient":
-        kernel = _gradient_kernel(n, grid, accuracy, scheme)
+        kernel = _gradient_kernel(n, grid, accuracy, scheme, periodic, period)
         values = x
     else:
         values = x - x.mean(axis=1, keepdims=True)
@@ -382,7 +411,9 @@ def shuffle_test(
 
     # one sequence, gradient with a scalar stencil: gather and reduce each
     # block in two reused buffers that stay in cache
-    stencil = _get_stencil(n, grid, accuracy, scheme) if name == "gradient" else None
+    stencil = (
+        _get_stencil(n, grid, accuracy, scheme, periodic, period) if name == "gradient" else None
+    )
     fused = m == 1 and stencil is not None and stencil._flat_plan is not None
     if fused:
         index_buf = np.empty(eval_rows * n, dtype=np.intp)

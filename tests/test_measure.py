@@ -372,3 +372,125 @@ def test_numerical_core_does_not_import_torch():
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ----------------------------------------------------------------------------
+# periodic sweeps (a full turn)
+# ----------------------------------------------------------------------------
+def full_turn(n: int) -> np.ndarray:
+    """One full turn in degrees, ``0, 360 / n, ..., 360 - 360 / n``."""
+    return np.arange(n) * 360.0 / n
+
+
+@pytest.mark.parametrize(("accuracy", "order"), [(2, 2), (4, 4), (6, 6)])
+def test_periodic_sine_gives_cosine_at_every_point_with_stencil_order(accuracy, order):
+    errors = []
+    for n in (36, 72, 144):
+        deg = full_turn(n)
+        rad = np.radians(deg)
+        grads = property_gradients(np.sin(rad), grid=deg, accuracy=accuracy, periodic=True)
+        exact = np.cos(rad) * np.pi / 180.0  # per degree
+        err = np.abs(grads - exact)
+        # the first and last points are as accurate as the middle (no ends)
+        assert err[0] <= 1.5 * np.median(err) + 1e-15 and err[-1] <= 1.5 * np.median(err) + 1e-15
+        errors.append(err.max())
+    rates = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert rates == pytest.approx([order, order], abs=0.1)
+
+
+def test_periodic_unit_grid_central_difference_wraps():
+    f = np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0])
+    expected = (np.roll(f, -1) - np.roll(f, 1)) / 2.0
+    np.testing.assert_allclose(property_gradients(f, periodic=True), expected, rtol=0, atol=1e-15)
+    forward = property_gradients(f, periodic=True, scheme="forward", accuracy=1)
+    np.testing.assert_allclose(forward, np.roll(f, -1) - f, rtol=0, atol=1e-15)
+    # the interior agrees with the non-periodic stencil; only the ends differ
+    plain = property_gradients(f)
+    np.testing.assert_allclose(property_gradients(f, periodic=True)[1:-1], plain[1:-1])
+    assert not np.allclose(property_gradients(f, periodic=True)[[0, -1]], plain[[0, -1]])
+
+
+def test_periodic_constant_is_zero():
+    for accuracy in (2, 4):
+        g = property_gradients(
+            np.full(360, 0.7), grid=full_turn(360), periodic=True, accuracy=accuracy
+        )
+        assert np.abs(g).max() < 1e-14
+        e = expected_property_gradient(np.full(10, 2.5), periodic=True, accuracy=accuracy)
+        assert e == pytest.approx(0.0, abs=1e-14)
+
+
+def test_periodic_is_translation_invariant_and_plain_is_not():
+    rng = np.random.default_rng(RNG_SEED)
+    f = rng.normal(size=(40, 3))
+    for accuracy in (2, 4):
+        for shift in (1, 7, 39):
+            rolled = property_gradients(np.roll(f, shift, axis=0), periodic=True, accuracy=accuracy)
+            expected = np.roll(property_gradients(f, periodic=True, accuracy=accuracy), shift, 0)
+            np.testing.assert_allclose(rolled, expected, rtol=0, atol=1e-13)
+            e_rolled = expected_property_gradient(np.roll(f, shift, axis=0), periodic=True)
+            np.testing.assert_allclose(e_rolled, expected_property_gradient(f, periodic=True))
+    # the one-sided ends make the ordinary score depend on where the turn starts
+    plain = property_gradients(np.roll(f, 7, axis=0))
+    assert not np.allclose(plain, np.roll(property_gradients(f), 7, axis=0))
+
+
+def test_periodic_explicit_and_inferred_period_agree():
+    deg = full_turn(360)
+    f = np.cos(np.radians(deg)) + 0.3 * np.sin(np.radians(3 * deg))
+    inferred = property_gradients(f, grid=deg, periodic=True)
+    explicit = property_gradients(f, grid=deg, periodic=True, period=360.0)
+    np.testing.assert_allclose(inferred, explicit, rtol=0, atol=1e-15)
+    # unit grid: the period is N steps
+    np.testing.assert_allclose(
+        property_gradients(f, periodic=True), property_gradients(f, periodic=True, period=360)
+    )
+    # a uniform grid in radians from linspace (rounding in the steps) infers 2 pi
+    rad = np.linspace(0.0, 2 * np.pi, 90, endpoint=False)
+    np.testing.assert_allclose(
+        property_gradients(np.sin(rad), grid=rad, periodic=True),
+        property_gradients(np.sin(rad), grid=rad, periodic=True, period=2 * np.pi),
+        rtol=0,
+        atol=1e-12,
+    )
+    # grid units scale the gradient: per degree = per step here
+    np.testing.assert_allclose(inferred, property_gradients(f, periodic=True), atol=1e-14)
+
+
+def test_periodic_non_uniform_grid_and_matrix():
+    rng = np.random.default_rng(RNG_SEED + 1)
+    rad = np.sort(rng.uniform(0.0, 2 * np.pi, 200))
+    g = property_gradients(np.sin(rad), grid=rad, periodic=True, period=2 * np.pi, accuracy=4)
+    assert np.abs(g - np.cos(rad)).max() < 1e-4
+    # every row (wrapped ones included) differentiates constants to 0, and the
+    # wrapped rows are exactly the ones whose nodes cross the seam
+    st = _get_stencil(200, rad, 4, "central", True, 2 * np.pi)
+    np.testing.assert_allclose(st.matrix().sum(axis=1), 0.0, atol=1e-9)
+    assert st.boundary_rows == [0, 1, 198, 199]
+    assert st.index[0].tolist() == [198, 199, 0, 1, 2]
+
+
+def test_periodic_errors():
+    deg = full_turn(36)
+    f = np.sin(np.radians(deg))
+    with pytest.raises(ValueError, match=r"period \(300\) must be larger than the span"):
+        property_gradients(f, grid=deg, periodic=True, period=300)
+    with pytest.raises(ValueError, match="drop the last one"):
+        property_gradients(f, grid=deg, periodic=True, period=350)  # span 350: 0 == 360
+    with pytest.raises(ValueError, match="must be larger than the span"):
+        property_gradients(f, periodic=True, period=35)  # unit grid span is 35 steps
+    with pytest.raises(ValueError, match="strictly increasing"):
+        property_gradients(f, grid=deg[::-1], periodic=True)
+    uneven = np.sort(np.random.default_rng(0).uniform(0, 360, 36))
+    with pytest.raises(ValueError, match="cannot infer the period of a non-uniform grid"):
+        property_gradients(f, grid=uneven, periodic=True)
+    with pytest.raises(ValueError, match="at least 5 points around the period, but 4"):
+        property_gradients(f[:4], periodic=True, accuracy=4)
+    with pytest.raises(ValueError, match="at least 3 points"):
+        property_gradients([0.0, 1.0], periodic=True)
+    with pytest.raises(ValueError, match="periodic=False"):
+        property_gradients(f, period=360)
+    with pytest.raises(ValueError, match="period must be a finite positive number"):
+        property_gradients(f, periodic=True, period=np.inf)
+    with pytest.raises(ValueError, match="periodic must be True or False"):
+        property_gradients(f, periodic="yes")

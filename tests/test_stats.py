@@ -332,3 +332,80 @@ def test_generator_with_32_bit_raw_output_does_not_hang():
     res = shuffle_test(x, n_permutations=200, seed=rng)
     assert res.null.shape == (200,)
     assert res.significant
+
+
+# ----------------------------------------------------------------------------
+# periodic sweeps (a full turn)
+# ----------------------------------------------------------------------------
+def turn(n=72):
+    return np.arange(n) * 360.0 / n
+
+
+@pytest.mark.parametrize(
+    ("grid", "period"),
+    [
+        (None, None),  # unit grid, period N steps (fused fast path)
+        (turn(), None),  # uniform degrees, period inferred (fused fast path)
+        (np.sort(np.random.default_rng(3).uniform(0, 360, 72)), 360.0),  # general path
+    ],
+)
+def test_periodic_null_is_the_periodic_statistic_of_the_permutations(grid, period):
+    x = noise(11)[:72] + np.cos(np.radians(turn()))
+    kw = dict(grid=grid, periodic=True, period=period)
+    res = shuffle_test(x, n_permutations=300, seed=8, **kw)
+    assert res.statistic == pytest.approx(expected_property_gradient(x, **kw), rel=1e-12)
+    perms = _random_permutations(np.random.default_rng(8), 72, 300)
+    expected = [expected_property_gradient(x[p], **kw) for p in perms]
+    np.testing.assert_allclose(res.null, expected, rtol=1e-12, atol=1e-15)
+    # and it differs from the ordinary statistic (the ends are different)
+    plain = shuffle_test(x, n_permutations=300, seed=8, grid=grid)
+    assert not np.allclose(plain.null, res.null)
+
+
+def test_periodic_small_n_null_values_are_periodic_statistics():
+    x = np.array([0.1, 0.7, 0.2, 1.3, -0.4])
+    possible = np.array(
+        [expected_property_gradient(np.array(p), periodic=True) for p in itertools.permutations(x)]
+    )
+    res = shuffle_test(x, n_permutations=2000, seed=5, periodic=True)
+    dist = np.abs(res.null[:, None] - possible[None, :]).min(axis=1)
+    assert dist.max() < 1e-12
+
+
+def test_periodic_batch_agrees_with_single_calls():
+    xs = np.stack(
+        [noise(s)[:60] + a * np.sin(np.radians(turn(60))) for s, a in enumerate([0, 1, 3])]
+    )
+    batch = shuffle_test(xs, n_permutations=500, seed=2, grid=turn(60), periodic=True)
+    for row, x in enumerate(xs):
+        one = shuffle_test(x, n_permutations=500, seed=2, grid=turn(60), periodic=True)
+        assert batch.statistic[row] == pytest.approx(one.statistic, rel=1e-12)
+        np.testing.assert_allclose(batch.null[row], one.null, rtol=1e-12)
+        assert batch.p_value[row] == one.p_value
+
+
+def test_periodic_full_turn_signal_is_significant_noise_and_constant_are_not():
+    deg = np.arange(360.0)
+    signal = shuffle_test(np.cos(np.radians(deg)), K, seed=0, grid=deg, periodic=True)
+    assert signal.significant and signal.p_value == 1 / (K + 1)
+    rates = [shuffle_test(noise(s), 500, seed=s, periodic=True).p_value < 0.05 for s in range(60)]
+    assert np.mean(rates) < 0.15
+    const = shuffle_test(np.full(36, 0.3), 500, seed=0, periodic=True)
+    assert const.statistic == 0.0 and const.p_value == 1.0 and not const.significant
+
+
+def test_periodic_statistic_does_not_depend_on_where_the_turn_starts():
+    x = noise(21)[:90] + np.sin(np.radians(turn(90)))
+    base = shuffle_test(x, 200, seed=1, periodic=True).statistic
+    for shift in (1, 45, 89):
+        rolled = shuffle_test(np.roll(x, shift), 200, seed=1, periodic=True).statistic
+        assert rolled == pytest.approx(base, rel=1e-12)
+
+
+def test_periodic_option_errors():
+    with pytest.raises(ValueError, match="gradient statistic only"):
+        shuffle_test(noise(0), 100, statistic="pearson", periodic=True)
+    with pytest.raises(ValueError, match="periodic=False"):
+        shuffle_test(noise(0), 100, period=101)
+    with pytest.raises(ValueError, match="must be larger than the span"):
+        shuffle_test(noise(0), 100, grid=np.arange(101.0), periodic=True, period=50)
