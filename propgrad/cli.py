@@ -5,7 +5,7 @@ Examples
 Make a designed background sweep and explain one of the authors' models on it::
 
     propgrad sweep background photo.jpg --out sweeps/photo-bg --steps 100
-    propgrad explain --model authors:dark-cats-bias --sweep sweeps/photo-bg --out report/
+    propgrad explain --model authors:dark-cats --sweep sweeps/photo-bg --out report/
 
 Edit with InstructPix2Pix over 92 text scales (a GPU is recommended)::
 
@@ -83,67 +83,69 @@ def parse_scales(text: str) -> np.ndarray:
 
 
 def load_model(spec: str, checkpoint: str | None = None, num_classes: int | None = None):
-    """Build a model and its preprocessing from a command-line spec.
+    """Build a classifier (with its preprocessing) from a command-line spec.
 
     Parameters
     ----------
     spec : str
-        ``authors:<name>`` for the authors' Cats-vs-Dogs ConvMixers
-        (``unbiased``, ``dark-cats-bias``, ``dark-dogs-bias``), or
-        ``timm:<architecture>`` for a timm model (weights from ``checkpoint``).
+        ``authors:<split>`` for the authors' Cats-vs-Dogs ConvMixers (named by
+        their training split: ``unbiased``, ``dark-cats``, ``dark-dogs``), or
+        ``timm:<architecture>`` for a timm model with weights from
+        ``checkpoint``; both go through :func:`propgrad.models.create_classifier`.
     checkpoint : str, optional
         Weights file for a timm model (a state dict saved with torch.save or
         safetensors).
     num_classes : int, optional
-        Number of outputs of the timm model's head.
+        Outputs of the timm model's head (default: read from the checkpoint).
 
     Returns
     -------
-    model, preprocess, class_names
-        ``class_names`` is ``None`` when unknown.
+    propgrad.models.Classifier
 
     Raises
     ------
     CliError
-        For an unknown spec or model name, or a missing checkpoint.
+        For an unknown spec or architecture, or a checkpoint that is missing,
+        not a state dict, or does not fit (one line, naming the file).
     """
     kind, _, name = spec.partition(":")
     if kind == "authors":
-        from propgrad.models import CVD_CLASSES, cvd_preprocess, load_cvd_convmixer
+        from propgrad.models import load_cvd_convmixer
 
         try:
-            return load_cvd_convmixer(name), cvd_preprocess, list(CVD_CLASSES)
-        except ValueError as exc:
+            return load_cvd_convmixer(name)
+        except (ValueError, FileNotFoundError) as exc:
             raise CliError(str(exc).splitlines()[0]) from exc
     if kind == "timm":
         import timm
 
-        if not name or name not in timm.list_models():
-            raise CliError(f"unknown timm model {name!r} (see timm.list_models())")
+        from propgrad.models.classifier import create_classifier, read_state_dict, unknown_arch
+
+        if name not in timm.list_models():
+            raise CliError(str(unknown_arch(name)))
         if checkpoint is None:
             raise CliError("a timm model needs --checkpoint FILE (no downloads here)")
-        if not Path(checkpoint).is_file():
-            raise CliError(f"checkpoint not found: {checkpoint}")
         try:
-            state = timm.models.load_state_dict(checkpoint)
             if num_classes is None:
-                head = timm.create_model(name, pretrained=False).pretrained_cfg.get("classifier")
-                weight = state.get(f"{head}.weight") if isinstance(head, str) else None
-                num_classes = int(weight.shape[0]) if weight is not None else None
-            kwargs = {"num_classes": num_classes} if num_classes is not None else {}
-            model = timm.create_model(name, pretrained=False, **kwargs)
-            model.load_state_dict(state, strict=True)
-        except Exception as exc:  # noqa: BLE001 - report any loading failure in one line
-            message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-            raise CliError(f"cannot load {checkpoint} into timm:{name}: {message}") from exc
-        from timm.data import create_transform, resolve_data_config
-
-        config = resolve_data_config({}, model=model)
-        return model.eval(), create_transform(**config), None
+                num_classes = _classes_in(read_state_dict(checkpoint), name)
+            return create_classifier(name, num_classes, checkpoint=checkpoint)
+        except (ValueError, FileNotFoundError) as exc:
+            raise CliError(str(exc).splitlines()[0]) from exc
     raise CliError(
-        f"unknown model {spec!r}: use authors:<unbiased|dark-cats-bias|dark-dogs-bias> "
+        f"unknown model {spec!r}: use authors:<unbiased|dark-cats|dark-dogs> "
         "or timm:<architecture> with --checkpoint"
     )
+
+
+def _classes_in(state: dict, arch: str) -> int:
+    """Number of classes of a timm checkpoint, from its classifier weight."""
+    from propgrad.models.classifier import create_classifier
+
+    head = create_classifier(arch, 1, seed=None).model.pretrained_cfg.get("classifier")
+    weight = state.get(f"{head}.weight") if isinstance(head, str) else None
+    if weight is None:
+        raise ValueError(f"cannot tell the number of classes of {arch}: pass --num-classes")
+    return int(weight.shape[0])
 
 
 def _cmd_sweep_background(args: argparse.Namespace) -> int:
@@ -189,14 +191,14 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         sweep = Sweep.load(args.sweep)
     except (FileNotFoundError, ValueError) as exc:
         raise CliError(str(exc)) from exc
-    model, preprocess, class_names = load_model(args.model, args.checkpoint, args.num_classes)
+    model = load_model(args.model, args.checkpoint, args.num_classes)
+    class_names = model.class_names
     if args.class_names:
         class_names = [name.strip() for name in args.class_names.split(",")]
     try:
         report = explain(
             model,
             sweep,
-            preprocess=preprocess,
             class_names=class_names,
             n_permutations=args.permutations,
             alpha=args.alpha,
@@ -244,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit.set_defaults(func=_cmd_sweep_edit)
 
     ex = sub.add_parser("explain", help="explain a model on a sweep folder")
-    ex.add_argument("--model", required=True, help="authors:<name> or timm:<architecture>")
+    ex.add_argument("--model", required=True, help="authors:<split> or timm:<architecture>")
     ex.add_argument("--checkpoint", help="weights file for a timm model")
     ex.add_argument("--num-classes", type=int)
     ex.add_argument("--sweep", required=True, help="sweep folder (or a plain folder of images)")

@@ -178,19 +178,22 @@ def explain(
 
     Parameters
     ----------
-    model : callable
-        Maps an image batch (B, 3, H, W) to outputs (B, C), e.g. a timm model or
-        :func:`propgrad.models.load_cvd_convmixer`.
+    model : Classifier or callable
+        A :class:`propgrad.models.Classifier` (from
+        :func:`propgrad.models.create_classifier` or
+        :func:`propgrad.models.load_cvd_convmixer`; it brings its own
+        preprocessing and class names), or anything that maps an image batch
+        (B, 3, H, W) to outputs (B, C).
     sweep : Sweep
         The intervention: ordered images with their grid.
     preprocess : callable, optional
-        Turns one image into a (3, H, W) tensor (e.g.
-        :func:`propgrad.models.cvd_preprocess`).
+        Turns one image into a (3, H, W) tensor; defaults to the classifier's.
     softmax : bool, optional
         Turn logits into probabilities (default). Set ``False`` for models whose
         outputs are already scores (similarities, probabilities).
     class_names : sequence of str, optional
-        Names of the output columns (default ``output 0``, ``output 1``, ...).
+        Names of the output columns (default: the classifier's, else
+        ``output 0``, ``output 1``, ...).
     n_permutations : int, optional
         Shuffles per test (the paper uses 10,000).
     alpha : float, optional
@@ -233,6 +236,8 @@ def explain(
     if outputs.ndim == 1:
         outputs = outputs[:, None]
     n_classes = outputs.shape[1]
+    if class_names is None:
+        class_names = getattr(model, "class_names", None)
     names = (
         list(class_names) if class_names is not None else [f"output {i}" for i in range(n_classes)]
     )

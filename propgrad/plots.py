@@ -70,6 +70,52 @@ def label_profile(fig: Any, profile: str, note: str | None = None) -> None:
     fig.supxlabel(text, x=0.995, ha="right", fontsize=7, color="0.35")
 
 
+def plot_examples(
+    rows: Mapping[str, Sequence[Any]],
+    titles: Mapping[str, Sequence[str]] | None = None,
+    *,
+    suptitle: str | None = None,
+    size: float = 1.1,
+) -> tuple[Any, Any]:
+    """A grid of example images, one labelled row per group.
+
+    Parameters
+    ----------
+    rows : mapping
+        Row label -> images (PIL images or (H, W, 3) arrays); rows may differ
+        in length (the grid is as wide as the longest).
+    titles : mapping, optional
+        Row label -> one title per image.
+    suptitle : str, optional
+        Figure title.
+    size : float, optional
+        Inches per image.
+
+    Returns
+    -------
+    fig, axes
+    """
+    import matplotlib.pyplot as plt
+
+    n_cols = max(len(images) for images in rows.values())
+    fig, axes = plt.subplots(
+        len(rows), n_cols, figsize=(size * n_cols, size * len(rows) + 0.4), squeeze=False
+    )
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for r, (label, images) in enumerate(rows.items()):
+        for c, image in enumerate(images):
+            axes[r, c].imshow(np.asarray(image))
+            if titles is not None and label in titles:
+                axes[r, c].set_title(titles[label][c], fontsize=8)
+        axes[r, 0].text(
+            -0.08, 0.5, label, transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=9
+        )
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig, axes
+
+
 def plot_null_distribution(
     result: Any, ax: Any = None, *, label: str | None = None, bins: int = 40
 ) -> tuple[Any, Any]:
@@ -299,3 +345,92 @@ def plot_mean_behaviour(
     )
     ax.legend(fontsize=7, title="model (E[|∇X|] of the mean)", title_fontsize=7)
     return fig, ax
+
+
+def _picture(image: Any) -> np.ndarray:
+    arr = image.detach().cpu().numpy() if hasattr(image, "detach") else np.asarray(image)
+    arr = np.asarray(arr, dtype=np.float64)
+    if arr.ndim == 3 and arr.shape[0] == 3 and arr.shape[-1] != 3:
+        arr = arr.transpose(1, 2, 0)
+    if arr.ndim != 3 or arr.shape[-1] != 3:
+        raise ValueError(f"each image must be (H, W, 3) or (3, H, W), got {arr.shape}")
+    return np.clip(arr, 0.0, 1.0)
+
+
+def _attribution_map(a: Any) -> np.ndarray:
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.ndim == 3:
+        arr = arr.sum(axis=0)
+    if arr.ndim != 2:
+        raise ValueError(f"each attribution map must be (H, W) or (3, H, W), got {arr.shape}")
+    return arr
+
+
+def plot_attribution_pair(
+    before_img: Any,
+    after_img: Any,
+    maps_before: Sequence[Any],
+    maps_after: Sequence[Any],
+    labels: Sequence[str],
+    axes: Any = None,
+    *,
+    cmap: str = "RdBu_r",
+) -> tuple[Any, Any]:
+    """Show attribution maps of an image and its intervened version, two rows.
+
+    Parameters
+    ----------
+    before_img, after_img : array_like
+        The two pictures in [0, 1], (H, W, 3) or (3, H, W), *already
+        un-normalised*: model inputs go through the model's
+        ``preprocess.unnormalise`` first.
+    maps_before, maps_after : sequence of array_like
+        One map per method, (H, W) or (3, H, W) (channels are summed), e.g.
+        the per-image slices of :func:`propgrad.baselines.attribute` outputs.
+    labels : sequence of str
+        Column titles, e.g. ``[METHOD_LABELS[m] for m in METHODS]``.
+    axes : ndarray of matplotlib Axes, optional
+        A (2, 1 + n_methods) grid to draw into; created when omitted.
+    cmap : str, optional
+        Diverging colour map, centred at 0 with a symmetric range per method
+        shared by both rows. With the default, red speaks for the explained
+        logit (cat) and blue against it (dog).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    axes : ndarray of Axes, shape (2, 1 + n_methods)
+
+    Raises
+    ------
+    ValueError
+        If the numbers of maps and labels differ, an image or map has the
+        wrong shape, or ``axes`` has the wrong shape.
+    """
+    import matplotlib.pyplot as plt
+
+    k = len(labels)
+    if len(maps_before) != k or len(maps_after) != k:
+        raise ValueError(
+            f"need one map per label: {len(maps_before)} / {len(maps_after)} maps, {k} labels"
+        )
+    if axes is None:
+        fig, axes = plt.subplots(2, k + 1, figsize=(1.8 * (k + 1), 3.8), squeeze=False)
+    else:
+        axes = np.asarray(axes)
+        if axes.shape != (2, k + 1):
+            raise ValueError(f"axes must have shape (2, {k + 1}), got {axes.shape}")
+        fig = axes.flat[0].figure
+    for row, img in enumerate((before_img, after_img)):
+        axes[row, 0].imshow(_picture(img))
+        axes[row, 0].set_title("original" if row == 0 else "intervened", fontsize=9)
+    for j, label in enumerate(labels):
+        pair = (_attribution_map(maps_before[j]), _attribution_map(maps_after[j]))
+        vmax = max(float(np.abs(p).max()) for p in pair) or 1.0
+        for row, m in enumerate(pair):
+            axes[row, j + 1].imshow(m, cmap=cmap, vmin=-vmax, vmax=vmax)
+        axes[0, j + 1].set_title(label, fontsize=9)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig, axes

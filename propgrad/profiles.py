@@ -16,7 +16,10 @@ PROFILE_NAMES = ("smoke", "demo", "paper")
 
 
 def resolve_profile(
-    profiles: Mapping[str, Mapping[str, Any]], profile: str, **overrides: Any
+    profiles: Mapping[str, Mapping[str, Any]],
+    profile: str,
+    namespace: Mapping[str, Any] | None = None,
+    **overrides: Any,
 ) -> SimpleNamespace:
     """Merge a named profile with explicit overrides.
 
@@ -26,6 +29,10 @@ def resolve_profile(
         Profile name -> mapping of parameter name -> value.
     profile : str
         The profile to use; must be a key of ``profiles``.
+    namespace : mapping, optional
+        Where a notebook's parameters live (pass ``globals()``): every name a
+        profile defines is taken from it as an override. Saves listing each
+        parameter twice.
     **overrides
         Explicit parameter values. ``None`` means "use the profile's value".
         A name that no profile defines is an error, so typos do not pass
@@ -48,11 +55,15 @@ def resolve_profile(
     100
     >>> resolve_profile(profiles, "smoke", k=5).k
     5
+    >>> resolve_profile(profiles, "demo", {"k": None, "other": 1}).k
+    10000
     """
     if profile not in profiles:
         raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(profiles)}")
     values = dict(profiles[profile])
     known = set().union(*(p.keys() for p in profiles.values()))
+    if namespace is not None:
+        overrides = {**{k: namespace[k] for k in known if k in namespace}, **overrides}
     for name, value in overrides.items():
         if name not in known:
             raise ValueError(

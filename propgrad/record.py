@@ -59,6 +59,29 @@ class Results:
         self.values.update(_plain(values))
         self._write()
 
+    def add_table(self, name: str, table: Any) -> dict[str, dict[str, Any]]:
+        """Record a table as the nested dict row -> column -> number.
+
+        Parameters
+        ----------
+        name : str
+            Record key; reproduced paper tables use ``tableN`` (N = the
+            paper's table number).
+        table : pandas.DataFrame or mapping
+            The table, labelled as in the paper (see
+            :func:`propgrad.tables.table_record`).
+
+        Returns
+        -------
+        dict
+            The recorded nested dict.
+        """
+        from propgrad.tables import table_record
+
+        record = table_record(table)
+        self.add(**{name: record})
+        return record
+
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
 

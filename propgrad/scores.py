@@ -398,6 +398,62 @@ class Scores:
         """:func:`sweep_table` with columns model, group, sweep, ..."""
         return sweep_table(self.behaviours, names=("model", "group"))
 
+    def per_model(self) -> Any:
+        """Per-sweep scores aggregated over all groups of each model.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by model, in the order of the models: ``n_sweeps``,
+            ``mean_gradient`` (mean per-sweep E[|∇X|]), ``fraction_significant``,
+            ``fraction_flipped``.
+        """
+        table = self.per_sweep
+        order = list(dict.fromkeys(m for m, _ in self.behaviours))
+        summary = table.groupby("model", sort=False).agg(
+            n_sweeps=("sweep", "size"),
+            mean_gradient=("gradient", "mean"),
+            fraction_significant=("significant", "mean"),
+            fraction_flipped=("flips", lambda f: float((f > 0).mean())),
+        )
+        return summary.loc[order]
+
+    def curves(
+        self,
+        group: str,
+        sweep: int | None = None,
+        labels: Mapping[str, str] | None = None,
+        digits: int = 4,
+    ) -> dict[str, np.ndarray]:
+        """Curves of every model in one group, labelled with their E[|∇X|] (the paper's legends).
+
+        Parameters
+        ----------
+        group : str
+            The group.
+        sweep : int, optional
+            One sweep of the group; ``None`` gives the mean curves.
+        labels : mapping, optional
+            Model -> display name.
+        digits : int, optional
+            Decimals of E[|∇X|] in the labels.
+
+        Returns
+        -------
+        dict
+            ``"<model> (E[|∇X|] = ...)"`` -> scored output along the sweep (N,).
+        """
+        out = {}
+        for model, behaviour in self.models(group).items():
+            name = (labels or {}).get(model, model)
+            if sweep is None:
+                value, curve = behaviour.gradient, behaviour.mean_curve
+            else:
+                value = float(behaviour.per_sweep["gradient"].iloc[sweep])
+                curve = self.outputs[model, group][sweep, :, behaviour.target]
+            out[f"{name} (E[|∇X|] = {value:.{digits}f})"] = curve
+        return out
+
     def groups(self, model: str) -> dict[str, MeanBehaviour]:
         """Group -> mean behaviour of one model."""
         return {g: b for (m, g), b in self.behaviours.items() if m == model}
@@ -455,7 +511,15 @@ def score_models(
     outputs: dict[tuple[str, str], np.ndarray] = {}
     behaviours: dict[tuple[str, str], MeanBehaviour] = {}
     for name, model in models.items():
-        net, pre = (model, None) if isinstance(model, Classifier) else tuple(model)
+        if isinstance(model, Classifier):
+            net, pre = model, None
+        elif isinstance(model, tuple) and len(model) == 2:
+            net, pre = model
+        else:
+            raise ValueError(
+                f"model {name!r} must be a Classifier (propgrad.create_classifier) or a "
+                f"(model, preprocess) pair, got {type(model).__name__}"
+            )
         class_names = model.class_names if isinstance(model, Classifier) else None
         for group, group_sweeps in groups.items():
             out = predict_sweeps(

@@ -29,7 +29,7 @@ LEVEL_SEPARATOR = " / "
 
 def _label(value: Any) -> str:
     if isinstance(value, tuple):
-        return LEVEL_SEPARATOR.join(str(v) for v in value)
+        return LEVEL_SEPARATOR.join(str(v) for v in value if str(v) != "")
     return str(value)
 
 
@@ -159,28 +159,37 @@ def beside_paper(
     import pandas as pd
 
     ours_frame, paper_frame = as_frame(ours), as_frame(paper)
-    rows = list(ours_frame.index) + [r for r in paper_frame.index if r not in ours_frame.index]
-    columns = list(ours_frame.columns) + [
-        c for c in paper_frame.columns if c not in ours_frame.columns
-    ]
+    # rows and columns meet by their labels: our MultiIndex row ("Light Dogs",
+    # "unbiased") is the paper's "Light Dogs / unbiased"
+    ours_rows, paper_rows = ({_label(r): r for r in f.index} for f in (ours_frame, paper_frame))
+    ours_cols, paper_cols = ({_label(c): c for c in f.columns} for f in (ours_frame, paper_frame))
+    rows = list(ours_rows) + [r for r in paper_rows if r not in ours_rows]
+    columns = list(ours_cols) + [c for c in paper_cols if c not in ours_cols]
     data = {}
     for column in columns:
-        for label, frame in ((ours_label, ours_frame), (paper_label, paper_frame)):
-            present = column in frame.columns
-            data[_label(column), label] = [
-                frame.at[r, column] if present and r in frame.index else None for r in rows
+        for label, frame, row_of, column_of in (
+            (ours_label, ours_frame, ours_rows, ours_cols),
+            (paper_label, paper_frame, paper_rows, paper_cols),
+        ):
+            data[column, label] = [
+                frame.at[row_of[r], column_of[column]]
+                if column in column_of and r in row_of
+                else None
+                for r in rows
             ]
-    combined = pd.DataFrame(data, index=[_label(r) for r in rows])
+    # object columns keep the values as given (a missing cell would turn ints into floats)
+    combined = pd.DataFrame(data, index=rows, dtype=object)
     combined.columns = pd.MultiIndex.from_tuples(combined.columns)
     if row_name:
         combined.index.name = row_name
     styler = combined.style
     for column in columns:
-        spec = formats if isinstance(formats, str) or formats is None else formats.get(column)
+        key = ours_cols.get(column, paper_cols.get(column))
+        spec = formats if isinstance(formats, str) or formats is None else formats.get(key)
         if not isinstance(formats, str) and formats is not None and spec is None:
-            spec = formats.get(_label(column))
+            spec = formats.get(column)
         styler = styler.format(
-            _formatter(spec), subset=[(_label(column), ours_label), (_label(column), paper_label)]
+            _formatter(spec), subset=[(column, ours_label), (column, paper_label)]
         )
     if caption:
         styler = styler.set_caption(caption)
@@ -229,4 +238,37 @@ def mean_std(mean: float, std: float, decimals: tuple[int, int] = (2, 1)) -> str
     return f"{mean:.{decimals[0]}f} ± {std:.{decimals[1]}f}"
 
 
-__all__ = ["MISSING", "as_frame", "beside_paper", "mean_std", "styled", "table_record"]
+def mean_std_table(
+    means: Mapping[str, Mapping[str, float]],
+    stds: Mapping[str, Mapping[str, float]],
+    decimals: tuple[int, int] = (2, 1),
+) -> dict[str, dict[str, str]]:
+    """Combine two tables of means and standard deviations into "mean ± std" cells.
+
+    Parameters
+    ----------
+    means, stds : mapping
+        Row -> column -> number, the same labels in both.
+    decimals : (int, int), optional
+        Decimals of the mean and of the std.
+
+    Returns
+    -------
+    dict
+        Row -> column -> formatted string.
+    """
+    return {
+        row: {col: mean_std(value, stds[row][col], decimals) for col, value in cols.items()}
+        for row, cols in means.items()
+    }
+
+
+__all__ = [
+    "MISSING",
+    "as_frame",
+    "beside_paper",
+    "mean_std",
+    "mean_std_table",
+    "styled",
+    "table_record",
+]

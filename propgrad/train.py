@@ -88,6 +88,11 @@ class TrainSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or int(value) != value:
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+            object.__setattr__(self, name, int(value))
         if int(self.epochs) < 0 or int(self.batch_size) < 1:
             raise ValueError(
                 f"need epochs >= 0 and batch_size >= 1, got {self.epochs} and {self.batch_size}"
@@ -411,8 +416,10 @@ def fit(
         function returning either (called only if training is needed; then
         ``data_key`` is required).
     eval_sets : mapping or callable, optional
-        Name -> data in the same forms (or a function returning the mapping,
-        called only after training): the accuracy on each is recorded.
+        Name -> data in the same forms (or a function returning the mapping):
+        the accuracy on each is recorded. They are not part of the cache key:
+        on a cache hit the stored accuracy of a set is reused when its data
+        are identical (same digest) and computed otherwise.
     settings : TrainSettings, optional
         Optimisation settings (the paper's by default); ``**setting_overrides``
         replace single fields, e.g. ``epochs=10``.
@@ -494,10 +501,27 @@ def fit(
         )
         return classifier
 
+    def evaluate(known: dict[str, Any]) -> tuple[dict[str, float], dict[str, str]]:
+        """Accuracy on every evaluation set, reusing ``known`` results of identical data."""
+        sets = eval_sets() if callable(eval_sets) else (eval_sets or {})
+        accuracies, digests = {}, {}
+        for name, data in sets.items():
+            images = load(data, f"evaluation set {name!r}")
+            digests[name] = images.digest()
+            if known.get("digests", {}).get(name) == digests[name]:
+                accuracies[name] = known["accuracies"][name]
+            else:
+                accuracies[name] = _accuracy(classifier, images, 256, device)
+        return accuracies, digests
+
     if cache and final_path.is_file():
         payload = torch.load(final_path, map_location="cpu", weights_only=True)
         model.load_state_dict(payload["state_dict"])
-        return finish(payload["history"], payload["accuracies"], True)
+        model.eval()
+        accuracies, digests = evaluate(payload)
+        if digests != payload.get("digests", {}):
+            _save({**payload, "accuracies": accuracies, "digests": digests}, final_path)
+        return finish(payload["history"], accuracies, True)
 
     if train_images is None:
         train_images = load(train, "training data")
@@ -547,16 +571,17 @@ def fit(
                     resume_path,
                 )
         model.eval()
-        sets = eval_sets() if callable(eval_sets) else (eval_sets or {})
-        accuracies = {
-            name: _accuracy(classifier, load(data, f"evaluation set {name!r}"), 256, device)
-            for name, data in sets.items()
-        }
+        accuracies, digests = evaluate({})
     finally:
         torch.set_num_threads(previous_threads)
     if cache:
         _save(
-            {"state_dict": model.state_dict(), "history": history, "accuracies": accuracies},
+            {
+                "state_dict": model.state_dict(),
+                "history": history,
+                "accuracies": accuracies,
+                "digests": digests,
+            },
             final_path,
         )
         resume_path.unlink(missing_ok=True)
@@ -566,7 +591,7 @@ def fit(
 def _identity_spec(classifier: Any) -> Any:
     from propgrad.models.classifier import _without_paths, model_identity
 
-    spec = {k: v for k, v in classifier.spec.items() if k != "trained"}
+    spec = dict(classifier.spec)
     return _without_paths(spec) if spec else model_identity(classifier.model)
 
 

@@ -2,41 +2,30 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
+from conftest import requires_assets  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from propgrad.datasets.cats_dogs import CLASSES, SPLITS  # noqa: E402
 from propgrad.models.authors import (  # noqa: E402
-    CVD_AUTHORS_REPORTED,
-    CVD_CLASSES,
-    CVD_MODEL_NAMES,
+    CVD_IMAGE_NAMES,
+    CVD_INPUT_SIZE,
+    CVD_PREPROCESS,
+    cvd_checkpoint_path,
     cvd_preprocess,
-    load_convmixer_checkpoint,
     load_cvd_convmixer,
+    load_cvd_image,
 )
+from propgrad.models.classifier import Classifier  # noqa: E402
+from propgrad.models.preprocess import Preprocess  # noqa: E402
+from propgrad.paper.cats_vs_dogs import AUTHORS_DOG_SWEEP  # noqa: E402
 
 TINY = {"dim": 8, "depth": 1, "kernel_size": 3, "patch_size": 4, "n_classes": 2, "in_channels": 3}
-
-
-def _assets_root() -> Path | None:
-    root = os.environ.get("PROPGRAD_ASSETS")
-    if root and (Path(root) / "authors-cvd" / "checkpoints").is_dir():
-        return Path(root)
-    return None
-
-
-requires_assets = pytest.mark.skipif(
-    _assets_root() is None,
-    reason="the authors' Cats-vs-Dogs files are not available: set PROPGRAD_ASSETS to a folder "
-    "laid out like shared/assets (authors-cvd/checkpoints, images, ip2p-dog_002)",
-)
 
 
 def _tiny_checkpoint(tmp_path, **overrides):
@@ -54,12 +43,18 @@ def _tiny_checkpoint(tmp_path, **overrides):
 # ---------------------------------------------------------------- loading
 
 
-def test_unknown_name_lists_valid_names():
-    with pytest.raises(ValueError, match="unbiased, dark-cats-bias, dark-dogs-bias"):
-        load_cvd_convmixer("dark-cats")
+def test_unknown_split_lists_valid_splits():
+    with pytest.raises(
+        ValueError,
+        match=r"unknown Cats-vs-Dogs model 'dark-cats-bias': .*one of unbiased, dark-cats, "
+        r"dark-dogs$",
+    ):
+        load_cvd_convmixer("dark-cats-bias")
+    with pytest.raises(ValueError, match="unknown Cats-vs-Dogs model 'biased'"):
+        cvd_checkpoint_path("biased")
 
 
-def test_name_or_path_exactly_one(tmp_path):
+def test_split_or_path_exactly_one(tmp_path):
     with pytest.raises(ValueError, match="exactly one"):
         load_cvd_convmixer()
     with pytest.raises(ValueError, match="exactly one"):
@@ -68,12 +63,40 @@ def test_name_or_path_exactly_one(tmp_path):
 
 def test_tiny_checkpoint_round_trip(tmp_path):
     path, reference = _tiny_checkpoint(tmp_path)
-    model = load_cvd_convmixer(path=path)
-    assert not model.training
+    clf = load_cvd_convmixer(path=path)
+    assert isinstance(clf, Classifier)
+    assert not clf.model.training
+    assert clf.class_names == ("cat", "dog") == CLASSES
+    assert clf.preprocess == CVD_PREPROCESS
+    assert clf.name == "tiny"
+    assert clf.spec["authors"] is None and clf.spec["arch"] == "convmixer"
+    assert clf.spec["model_kwargs"] == {k: v for k, v in TINY.items() if k != "n_classes"}
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
-        torch.testing.assert_close(model(x), reference(x))
-    assert load_convmixer_checkpoint(path)(x).shape == (2, 2)
+        torch.testing.assert_close(clf(x), reference(x))
+        torch.testing.assert_close(clf.model(x), reference(x))
+
+
+def test_three_class_checkpoint_has_no_class_names(tmp_path):
+    from propgrad.models.convmixer import ConvMixer
+
+    model = ConvMixer(**{**TINY, "n_classes": 3})
+    path = tmp_path / "three.pth"
+    torch.save({"paras": {**TINY, "n_classes": 3}, "state_dict": model.state_dict()}, path)
+    clf = load_cvd_convmixer(path=path)
+    assert clf.class_names is None
+    assert clf(torch.zeros(1, 3, 16, 16)).shape == (1, 3)
+
+
+def test_identity_follows_checkpoint_content(tmp_path):
+    path, _ = _tiny_checkpoint(tmp_path)
+    first = load_cvd_convmixer(path=path).identity
+    assert load_cvd_convmixer(path=path).identity == first
+    from propgrad.models.convmixer import ConvMixer
+
+    torch.manual_seed(1)
+    torch.save({"paras": dict(TINY), "state_dict": ConvMixer(**TINY).state_dict()}, path)
+    assert load_cvd_convmixer(path=path).identity != first
 
 
 def test_missing_file(tmp_path):
@@ -84,14 +107,16 @@ def test_missing_file(tmp_path):
 def test_foreign_dict_checkpoint(tmp_path):
     path = tmp_path / "foreign.pth"
     torch.save({"model": {"w": torch.zeros(1)}}, path)
-    with pytest.raises(ValueError, match=r"foreign\.pth.*'paras' and 'state_dict'.*model"):
+    with pytest.raises(
+        ValueError, match=r"foreign\.pth is not a ConvMixer checkpoint .*'paras' and 'state_dict'"
+    ):
         load_cvd_convmixer(path=path)
 
 
 def test_bare_tensor_checkpoint(tmp_path):
     path = tmp_path / "tensor.pth"
     torch.save(torch.zeros(3), path)
-    with pytest.raises(ValueError, match=r"tensor\.pth.*found Tensor"):
+    with pytest.raises(ValueError, match=r"tensor\.pth .*found Tensor$"):
         load_cvd_convmixer(path=path)
 
 
@@ -105,15 +130,23 @@ def test_mismatched_weights(tmp_path):
     with pytest.raises(ValueError) as info:
         load_cvd_convmixer(path=path)
     message = str(info.value)
-    assert "tiny.pth" in message
-    assert "missing keys" in message and "0.weight" in message
-    assert "unexpected keys" in message and "extra.weight" in message
-    assert "shape mismatches" in message and "0.bias" in message
+    assert message.startswith(f"{path} does not fit convmixer: ")
+    assert "first missing key '0.weight' (1 missing)" in message
+    assert "first unexpected key 'extra.weight' (1 unexpected)" in message
+    assert "'0.bias' has shape (5,) in the file but (8,) in the model" in message
+    assert message.count(str(path)) == 1
 
 
 def test_bad_paras(tmp_path):
-    path, model = _tiny_checkpoint(tmp_path, paras={"width": 3})
-    with pytest.raises(ValueError, match=r"tiny\.pth.*do not describe a ConvMixer"):
+    path, _ = _tiny_checkpoint(tmp_path, paras={"width": 3})
+    with pytest.raises(ValueError, match=r"tiny\.pth: 'paras' \{'width': 3\} do not describe"):
+        load_cvd_convmixer(path=path)
+
+
+def test_incomplete_paras_name_the_file(tmp_path):
+    paras = {k: v for k, v in TINY.items() if k != "dim"}
+    path, _ = _tiny_checkpoint(tmp_path, paras=paras)
+    with pytest.raises(ValueError, match=r"tiny\.pth: convmixer: .*missing 1 required.*'dim'"):
         load_cvd_convmixer(path=path)
 
 
@@ -121,8 +154,13 @@ def test_truncated_checkpoint(tmp_path):
     path, _ = _tiny_checkpoint(tmp_path)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ValueError, match=r"could not read the checkpoint .*tiny\.pth.*truncated"):
+    with pytest.raises(ValueError, match=r"cannot read the checkpoint .*tiny\.pth.*truncated"):
         load_cvd_convmixer(path=path)
+
+
+def test_unknown_example_image():
+    with pytest.raises(ValueError, match=r"unknown example image 'cat_003'; choose one of"):
+        load_cvd_image("cat_003")
 
 
 # ---------------------------------------------------------------- preprocessing
@@ -150,13 +188,40 @@ def test_preprocess_accepts_arrays_and_other_modes():
     assert torch.allclose(cvd_preprocess(array), torch.ones(3, 128, 128))
     grey = Image.new("L", (30, 20), 0)
     assert torch.allclose(cvd_preprocess(grey), -torch.ones(3, 128, 128))
-    with pytest.raises(ValueError, match="uint8"):
+    with pytest.raises(ValueError, match=r"batch \(B, H, W, 3\), got shape \(1, 4, 4\)"):
         cvd_preprocess(np.zeros((4, 4), dtype=np.uint8))
 
 
 def test_constants():
-    assert CVD_CLASSES == ("cat", "dog")
-    assert set(CVD_AUTHORS_REPORTED) == set(CVD_MODEL_NAMES)
+    assert CLASSES == ("cat", "dog")
+    assert SPLITS == ("unbiased", "dark-cats", "dark-dogs")
+    assert set(AUTHORS_DOG_SWEEP) == set(SPLITS)
+    assert cvd_preprocess is CVD_PREPROCESS
+    assert CVD_PREPROCESS == Preprocess((CVD_INPUT_SIZE, CVD_INPUT_SIZE), 0.5, 0.5, "bilinear")
+    assert CVD_IMAGE_NAMES == ("cat_001", "cat_002", "dog_001", "dog_002")
+
+
+# ---------------------------------------------------------------- the authors' files
+
+
+@requires_assets
+@pytest.mark.parametrize("split", SPLITS)
+def test_authors_checkpoints_load_by_split(split):
+    clf = load_cvd_convmixer(split)
+    assert isinstance(clf, Classifier)
+    assert clf.class_names == ("cat", "dog") and clf.preprocess == CVD_PREPROCESS
+    assert clf.name == f"ConvMixer ({split})" and clf.spec["authors"] == split
+    paras = {"dim": 256, "depth": 8, "kernel_size": 7, "patch_size": 5, "in_channels": 3}
+    assert clf.spec["model_kwargs"] == paras
+    ckpt = torch.load(cvd_checkpoint_path(split), map_location="cpu", weights_only=True)
+    for key, value in ckpt["state_dict"].items():
+        torch.testing.assert_close(clf.model.state_dict()[key], value, rtol=0, atol=0, msg=key)
+
+
+@requires_assets
+def test_authors_models_have_distinct_identities():
+    identities = {load_cvd_convmixer(split).identity for split in SPLITS}
+    assert len(identities) == 3
 
 
 # ---------------------------------------------------------------- the real sweep
@@ -174,38 +239,61 @@ def _measure(probabilities: np.ndarray) -> tuple[float, float, int]:
 
 
 @pytest.fixture(scope="module")
-def real_sweep_results():
+def dog_sweep():
     from propgrad.interventions.video import load_authors_dog_sweep
+
+    return load_authors_dog_sweep()
+
+
+@pytest.fixture(scope="module")
+def real_sweep_results(dog_sweep):
     from propgrad.predict import predict
 
-    sweep = load_authors_dog_sweep()
+    sweep = dog_sweep
     results = {}
-    for name in CVD_MODEL_NAMES:
-        model = load_cvd_convmixer(name)
-        probabilities = predict(model, sweep, cvd_preprocess, softmax=True, device="cpu")[:, 0]
-        results[name] = (probabilities, *_measure(probabilities))
+    for split in SPLITS:
+        model = load_cvd_convmixer(split)
+        probabilities = predict(model, sweep, softmax=True, device="cpu", progress=False)[:, 0]
+        results[split] = (probabilities, *_measure(probabilities))
     return results
 
 
 @requires_assets
 def test_real_sweep_reproduces_authors_findings(real_sweep_results):
-    values = {name: r[1] for name, r in real_sweep_results.items()}
-    print({name: round(v, 6) for name, v in values.items()})
+    values = {split: r[1] for split, r in real_sweep_results.items()}
+    print({split: round(v, 6) for split, v in values.items()})
     # ordering: the model that learned "dark fur = cat" reacts most to whitening the fur
-    assert values["dark-cats-bias"] > values["unbiased"] > values["dark-dogs-bias"]
-    reported = CVD_AUTHORS_REPORTED["dark-cats-bias"]["expected_gradient"]
-    assert values["dark-cats-bias"] == pytest.approx(reported, rel=0.15)
-    for name, (probabilities, _, p_value, flips) in real_sweep_results.items():
+    assert values["dark-cats"] > values["unbiased"] > values["dark-dogs"]
+    reported = AUTHORS_DOG_SWEEP["dark-cats"]["E[|∇X|]"]
+    assert values["dark-cats"] == pytest.approx(reported, rel=0.15)
+    for split, (probabilities, _, p_value, flips) in real_sweep_results.items():
         assert len(probabilities) == 101
-        assert p_value < 0.01, name
-        assert (flips > 0) == CVD_AUTHORS_REPORTED[name]["flips"], name
+        assert p_value < 0.01, split
+        assert (flips > 0) == (AUTHORS_DOG_SWEEP[split]["flips"] > 0), split
 
 
 @requires_assets
 def test_real_sweep_starting_predictions(real_sweep_results):
-    # the dark dog is (wrongly) a cat for the dark-cats-bias model only, and every model
+    # the dark dog is (wrongly) a cat for the dark-cats model only, and every model
     # ends on "dog" once the fur is white
-    start = {name: r[0][0] for name, r in real_sweep_results.items()}
-    assert start["dark-cats-bias"] > 0.5
-    assert start["unbiased"] < 0.5 and start["dark-dogs-bias"] < 0.5
+    start = {split: r[0][0] for split, r in real_sweep_results.items()}
+    assert start["dark-cats"] > 0.5
+    assert start["unbiased"] < 0.5 and start["dark-dogs"] < 0.5
     assert all(r[0][-1] < 0.5 for r in real_sweep_results.values())
+
+
+@requires_assets
+def test_real_sweep_through_score_models(dog_sweep, real_sweep_results, monkeypatch, tmp_path):
+    from propgrad.scores import score_models
+
+    monkeypatch.setenv("PROPGRAD_CACHE", str(tmp_path))
+    models = {"dark-cats": load_cvd_convmixer("dark-cats")}
+    scores = score_models(models, [dog_sweep], "cat", n_permutations=1000, progress=False)
+    for split in models:
+        probabilities = real_sweep_results[split][0]
+        np.testing.assert_allclose(
+            scores.outputs[split, "all"][0, :, 0], probabilities, rtol=1e-5, atol=1e-6
+        )
+        behaviour = scores[split, "all"]
+        assert behaviour.gradient == pytest.approx(real_sweep_results[split][1], rel=1e-5)
+        assert behaviour.flips == real_sweep_results[split][3]

@@ -1,4 +1,4 @@
-"""Tests for propgrad.baselines: captum attributions and the flip-prediction task."""
+"""Tests for propgrad.baselines: attributions, Grad-CAM layers, superpixels (and their plot)."""
 
 from __future__ import annotations
 
@@ -12,25 +12,27 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("captum")
 pytest.importorskip("skimage")
 pytest.importorskip("sklearn")
+timm = pytest.importorskip("timm")
 
 from torch import nn  # noqa: E402
 
 from propgrad.baselines import (  # noqa: E402
     METHOD_LABELS,
     METHODS,
-    PAPER_TABLE2,
-    FlipTaskResult,
+    GradCamView,
     attribute,
     attribution_change,
-    best_threshold_accuracy,
-    flip_prediction_task,
-    format_flip_table,
+    gradcam_layer,
     last_conv_layer,
-    plot_attribution_pair,
     slic_superpixels,
 )
+from propgrad.models import Classifier, Preprocess, create_classifier  # noqa: E402
+from propgrad.paper.cats_vs_dogs import TABLE2_COLUMNS  # noqa: E402
 
 torch.set_num_threads(1)
+
+UNIT = Preprocess(16)  # the authors' [-1, 1] scaling
+IMAGENET = Preprocess.named(16, "imagenet")
 
 
 # ---------------------------------------------------------------------------
@@ -51,41 +53,11 @@ def tiny_cnn() -> nn.Module:
     ).eval()
 
 
-class Residual(nn.Module):
-    def __init__(self, fn: nn.Module) -> None:
-        super().__init__()
-        self.fn = fn
+def tiny_convmixer() -> nn.Module:
+    from propgrad.models.convmixer import ConvMixer
 
-    def forward(self, x):
-        return self.fn(x) + x
-
-
-def tiny_convmixer(dim: int = 8, depth: int = 2, kernel: int = 3, patch: int = 4) -> nn.Module:
     torch.manual_seed(0)
-    blocks = [
-        nn.Sequential(
-            Residual(
-                nn.Sequential(
-                    nn.Conv2d(dim, dim, kernel, groups=dim, padding="same"),
-                    nn.GELU(),
-                    nn.BatchNorm2d(dim),
-                )
-            ),
-            nn.Conv2d(dim, dim, 1),
-            nn.GELU(),
-            nn.BatchNorm2d(dim),
-        )
-        for _ in range(depth)
-    ]
-    model = nn.Sequential(
-        nn.Conv2d(3, dim, patch, stride=patch),
-        nn.GELU(),
-        nn.BatchNorm2d(dim),
-        *blocks,
-        nn.AdaptiveAvgPool2d((1, 1)),
-        nn.Flatten(),
-        nn.Linear(dim, 2),
-    )
+    model = ConvMixer(dim=8, depth=2, kernel_size=3, patch_size=4, n_classes=2)
     # non-trivial running statistics so BatchNorm does something in eval mode
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -107,10 +79,48 @@ class RegionModel(nn.Module):
         return torch.stack([cat, torch.zeros_like(cat)], dim=1)
 
 
+class Recorder(nn.Module):
+    """A linear model that keeps every batch it sees."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[torch.Tensor] = []
+        self.conv = nn.Conv2d(3, 2, 1)
+
+    def forward(self, x):
+        self.seen.append(x.detach().clone())
+        return self.conv(x).mean(dim=(2, 3))
+
+
+def tiny_vit(**kw) -> nn.Module:
+    torch.manual_seed(0)
+    options = dict(img_size=32, patch_size=8, depth=2, embed_dim=32, num_heads=2, num_classes=2)
+    return timm.create_model("vit_tiny_patch16_224", **{**options, **kw}).eval()
+
+
+def tiny_swin() -> nn.Module:
+    torch.manual_seed(0)
+    return timm.create_model(
+        "swin_tiny_patch4_window7_224",
+        img_size=32,
+        window_size=2,
+        embed_dim=16,
+        depths=(1, 1),
+        num_heads=(1, 1),
+        num_classes=2,
+    ).eval()
+
+
 @pytest.fixture(scope="module")
 def images16():
     g = torch.Generator().manual_seed(1)
     return torch.rand(2, 3, 16, 16, generator=g) * 2 - 1
+
+
+@pytest.fixture(scope="module")
+def images32():
+    g = torch.Generator().manual_seed(2)
+    return torch.randn(2, 3, 32, 32, generator=g)
 
 
 MODELS = {"cnn": tiny_cnn, "convmixer": tiny_convmixer}
@@ -121,7 +131,7 @@ MODELS = {"cnn": tiny_cnn, "convmixer": tiny_convmixer}
 # ---------------------------------------------------------------------------
 
 
-def test_method_names_and_labels():
+def test_method_names_and_labels_are_the_papers():
     assert METHODS == (
         "guided_gradcam",
         "integrated_gradients",
@@ -130,8 +140,7 @@ def test_method_names_and_labels():
         "kernel_shap",
         "deeplift",
     )
-    labels = [METHOD_LABELS[m] for m in ("ours", *METHODS)]
-    assert labels == ["Ours", "G-CAM", "Int. Grad.", "Occlusion", "LIME", "K-SHAP", "DeepLift"]
+    assert tuple(METHOD_LABELS[m] for m in ("ours", *METHODS)) == TABLE2_COLUMNS
 
 
 @pytest.mark.parametrize(("model_name", "method"), list(itertools.product(MODELS, METHODS)))
@@ -139,10 +148,42 @@ def test_every_method_returns_finite_maps(model_name, method, images16):
     model = MODELS[model_name]()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # captum's hook chatter is filtered inside
-        out = attribute(model, images16, method, target=0, seed=0)
+        out = attribute(model, images16, method, target=0, seed=0, preprocess=UNIT)
     assert out.shape == (2, 3, 16, 16)
     assert out.dtype == np.float32
     assert np.all(np.isfinite(out))
+
+
+def test_a_classifier_brings_its_preprocessing(images16):
+    net = tiny_convmixer()
+    clf = Classifier(net, IMAGENET, "tiny")
+    for method in ("occlusion", "lime"):
+        via_classifier = attribute(clf, images16, method, seed=0)
+        via_module = attribute(net, images16, method, seed=0, preprocess=IMAGENET)
+        np.testing.assert_array_equal(via_classifier, via_module)
+    # the normalisation matters: the [-1, 1] grey patch is another patch
+    assert not np.allclose(
+        attribute(clf, images16, "occlusion"),
+        attribute(net, images16, "occlusion", preprocess=UNIT),
+    )
+
+
+@pytest.mark.parametrize("method", ["occlusion", "lime", "kernel_shap"])
+def test_methods_that_undo_the_normalisation_need_it(method, images16):
+    with pytest.raises(ValueError, match="preprocess="):
+        attribute(tiny_cnn(), images16, method)
+    with pytest.raises(ValueError, match="Preprocess"):
+        attribute(tiny_cnn(), images16, method, preprocess=lambda image: image)
+
+
+def test_methods_that_need_no_normalisation_run_without_it(images16):
+    model = tiny_cnn()
+    for method in ("guided_gradcam", "integrated_gradients", "deeplift"):
+        assert attribute(model, images16, method).shape == (2, 3, 16, 16)
+    # explicit baseline / superpixels stand in for the preprocessing
+    assert attribute(model, images16, "occlusion", baseline=0.0).shape == (2, 3, 16, 16)
+    quads = np.repeat(np.repeat(np.arange(4).reshape(2, 2), 8, 0), 8, 1)
+    assert attribute(model, images16, "lime", superpixels=quads, seed=0).shape == (2, 3, 16, 16)
 
 
 def test_reduce_sum_gives_channel_summed_maps(images16):
@@ -151,24 +192,6 @@ def test_reduce_sum_gives_channel_summed_maps(images16):
     summed = attribute(model, images16, "integrated_gradients", n_steps=8, reduce="sum")
     assert summed.shape == (2, 16, 16)
     np.testing.assert_allclose(summed, full.sum(axis=1), rtol=1e-5, atol=1e-8)
-
-
-def test_guided_gradcam_uses_last_conv_by_default(images16):
-    model = tiny_cnn()
-    assert last_conv_layer(model) is model[2]
-    default = attribute(model, images16, "guided_gradcam")
-    explicit = attribute(model, images16, "guided_gradcam", layer=model[2])
-    first = attribute(model, images16, "guided_gradcam", layer=model[0])
-    np.testing.assert_array_equal(default, explicit)
-    assert not np.allclose(default, first)
-    cm = tiny_convmixer()
-    convs = [m for m in cm.modules() if isinstance(m, nn.Conv2d)]
-    assert last_conv_layer(cm) is convs[-1]
-
-
-def test_last_conv_layer_requires_a_conv():
-    with pytest.raises(ValueError, match="no torch.nn.Conv2d"):
-        last_conv_layer(nn.Sequential(nn.Flatten(), nn.Linear(3, 2)))
 
 
 @pytest.mark.parametrize("method", ["guided_gradcam", "deeplift"])
@@ -195,17 +218,18 @@ def test_integrated_gradients_completeness(model_name, images16):
 
 
 @pytest.mark.parametrize(
-    ("mean", "std", "grey", "patch_value"),
+    ("normalisation", "grey", "patch_value"),
     [
-        (0.5, 0.5, 0.5, 0.0),  # [-1, 1] inputs: average grey is 0.0 after normalisation
-        (0.0, 1.0, 0.5, 0.5),  # [0, 1] inputs: the grey value is used as is
-        (0.5, 0.5, 0.25, -0.5),
+        ("unit", 0.5, 0.0),  # [-1, 1] inputs: average grey is 0.0 after normalisation
+        (((0.0,) * 3, (1.0,) * 3), 0.5, 0.5),  # [0, 1] inputs: the grey value is used as is
+        ("unit", 0.25, -0.5),
     ],
 )
-def test_occlusion_is_local_and_uses_grey(mean, std, grey, patch_value):
+def test_occlusion_is_local_and_uses_grey(normalisation, grey, patch_value):
     model = RegionModel(12, 16).eval()
     x = torch.ones(1, 3, 32, 32)
-    out = attribute(model, x, "occlusion", mean=mean, std=std, grey=grey)
+    pre = Preprocess.named(32, normalisation)
+    out = attribute(model, x, "occlusion", preprocess=pre, grey=grey)
     # 9x9 windows at stride 4 start at 0, 4, ..., 24; those touching rows 12..15
     # start at 4, 8 and 12, so only rows/cols 4..20 can be affected.
     inside = np.zeros((32, 32), dtype=bool)
@@ -218,14 +242,68 @@ def test_occlusion_is_local_and_uses_grey(mean, std, grey, patch_value):
     assert np.all(out[0, :, 12:16, 12:16] > 0)
 
 
+def test_imagenet_occlusion_patch_is_grey_in_picture_space():
+    recorder = Recorder().eval()
+    pre = Preprocess.named(24, "imagenet")
+    g = torch.Generator().manual_seed(0)
+    x = pre.normalise(torch.rand(1, 3, 24, 24, generator=g) * 0.4)  # a dark picture
+    attribute(Classifier(recorder, pre), x, "occlusion", perturbations_per_eval=1)
+    occluded = [batch for batch in recorder.seen[1:]]  # the first pass is the unoccluded image
+    assert len(occluded) == 25  # windows start at 0, 4, ..., 16 in y and x (the last padded)
+    for batch in occluded:
+        changed = (batch != x).any(dim=1)[0]  # (H, W)
+        assert changed.sum() > 0
+        picture = pre.unnormalise(batch)[0]  # (H, W, 3)
+        np.testing.assert_allclose(picture[changed.numpy()], 0.5, atol=1e-6)
+        np.testing.assert_array_equal(batch[0][:, ~changed], x[0][:, ~changed])
+    # the normalised patch value is the ImageNet grey, not 0 (the [-1, 1] grey)
+    value = occluded[0][0, :, 0, 0].numpy()
+    np.testing.assert_allclose(value, (0.5 - np.array(pre.mean)) / np.array(pre.std), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# superpixels
+# ---------------------------------------------------------------------------
+
+
 def test_slic_superpixels_are_consecutive_ids(images16):
-    masks = slic_superpixels(images16)
+    masks = slic_superpixels(images16, UNIT)
     assert masks.shape == (2, 16, 16)
     assert masks.dtype == np.int64
     for m in masks:
         ids = np.unique(m)
         np.testing.assert_array_equal(ids, np.arange(ids.size))
         assert 2 <= ids.size <= 256
+
+
+def _picture(seed: int = 0, size: int = 32) -> np.ndarray:
+    """Colour blocks plus noise, uint8 (H, W, 3)."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 256, (4, 4, 3))
+    image = np.repeat(np.repeat(blocks, size // 4, 0), size // 4, 1).astype(float)
+    return np.clip(image + rng.normal(0, 12, image.shape), 0, 255).astype(np.uint8)
+
+
+def test_slic_on_imagenet_inputs_equals_slic_on_the_raw_picture():
+    from skimage.segmentation import slic
+
+    raw = np.stack([_picture(0), _picture(1)])
+    pre = Preprocess.named(32, "imagenet")
+    inputs = pre.batch(raw)
+    masks = slic_superpixels(inputs, pre)
+    for image, mask in zip(raw, masks):
+        seg = slic(image / 255.0, n_segments=100, compactness=1.0, start_label=0, channel_axis=-1)
+        _, ids = np.unique(seg, return_inverse=True)
+        np.testing.assert_array_equal(mask, ids.reshape(seg.shape))
+    # a Classifier stands for its preprocessing
+    np.testing.assert_array_equal(slic_superpixels(inputs, Classifier(tiny_cnn(), pre)), masks)
+    # reading the same inputs with the wrong normalisation segments another picture
+    assert not np.array_equal(slic_superpixels(inputs, Preprocess(32)), masks)
+
+
+def test_slic_needs_a_preprocess(images16):
+    with pytest.raises(ValueError, match="normalisation"):
+        slic_superpixels(images16, None)
 
 
 QUADRANTS = np.repeat(np.repeat(np.arange(4).reshape(2, 2), 16, axis=0), 16, axis=1)
@@ -251,24 +329,166 @@ def test_lime_with_given_superpixels_finds_the_region():
     assert per_quadrant[3] > 10 * max(abs(v) for v in per_quadrant[:3])
 
 
+def test_kernel_shap_single_superpixel_is_the_whole_effect():
+    model = RegionModel(4, 8).eval()
+    x = torch.ones(1, 3, 16, 16)
+    one = np.zeros((16, 16), dtype=int)
+    with pytest.warns(UserWarning, match="single superpixel"):
+        out = attribute(model, x, "kernel_shap", superpixels=one, baseline=0.5)
+    np.testing.assert_allclose(out, 4 * 4 * 3 * 0.5)
+
+
 def test_attribute_validates_arguments(images16):
     model = tiny_cnn()
     with pytest.raises(ValueError, match="unknown attribution method"):
         attribute(model, images16, "saliency")
     with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
-        attribute(model, images16[0], "occlusion")
+        attribute(model, images16[0], "occlusion", preprocess=UNIT)
     with pytest.raises(ValueError, match="reduce"):
-        attribute(model, images16, "occlusion", reduce="mean")
+        attribute(model, images16, "occlusion", preprocess=UNIT, reduce="mean")
     with pytest.raises(ValueError, match="superpixels"):
         attribute(model, images16, "lime", superpixels=np.zeros((8, 8), dtype=int))
     with pytest.raises(ValueError, match="target"):
-        attribute(model, images16, "lime", target=[0, 1, 0])
+        attribute(model, images16, "lime", preprocess=UNIT, target=[0, 1, 0])
 
 
 def test_training_mode_warns(images16):
     model = tiny_cnn().train()
     with pytest.warns(UserWarning, match="training mode"):
         attribute(model, images16, "integrated_gradients", n_steps=4)
+
+
+# ---------------------------------------------------------------------------
+# Grad-CAM layers per architecture family
+# ---------------------------------------------------------------------------
+
+
+def _name(model, layer):
+    return next(n for n, m in model.named_modules() if m is layer)
+
+
+@pytest.mark.parametrize(
+    ("arch", "input_size", "expected"),
+    [
+        ("resnet18", None, "layer4.1.conv2"),  # probe at timm's 224
+        ("seresnet18", 64, "layer4.1.conv2"),  # not the squeeze-excite conv se.fc2 (1 x 1)
+        ("efficientnet_b0", 64, "conv_head"),
+        ("mobilenetv3_small_050", 64, "blocks.5.0.conv"),  # conv_head runs after the pooling
+        ("convnext_atto", 64, "stages.3.blocks.1.mlp.fc2"),
+        ("densenet121", 64, "features.denseblock4.denselayer16.conv2"),
+    ],
+)
+def test_gradcam_layer_of_timm_cnns(arch, input_size, expected):
+    torch.manual_seed(0)
+    model = timm.create_model(arch, num_classes=2).eval()
+    chosen = gradcam_layer(model, input_size=input_size)
+    assert chosen.family == "cnn"
+    assert chosen.model is model
+    assert _name(model, chosen.layer) == expected
+    assert expected in chosen.description
+    assert last_conv_layer(model, input_size) is chosen.layer
+
+
+def test_gradcam_layer_skips_convs_on_one_pixel_maps():
+    # at 32 px an EfficientNet's conv_head sees a 1 x 1 map: Grad-CAM of it is constant
+    torch.manual_seed(0)
+    model = timm.create_model("efficientnet_b0", num_classes=2).eval()
+    name = _name(model, gradcam_layer(model, input_size=32).layer)
+    assert name != "conv_head"
+    assert name.startswith("blocks.")
+
+
+def test_gradcam_layer_of_the_convmixer_and_a_classifier():
+    mixer = tiny_convmixer()
+    convs = [m for m in mixer.modules() if isinstance(m, nn.Conv2d)]
+    assert gradcam_layer(mixer, 32).layer is convs[-1]  # the last pointwise conv
+    clf = create_classifier("convmixer", 2, dim=8, depth=2, kernel_size=3, patch_size=4)
+    chosen = gradcam_layer(clf)  # probed at the classifier's own size (224)
+    assert chosen.model is clf.model
+    assert _name(clf.model, chosen.layer) == "4.1"  # the pointwise conv of the last block
+    model = tiny_cnn()
+    assert last_conv_layer(model) is model[2]
+
+
+def test_guided_gradcam_uses_the_chosen_layer_by_default(images16):
+    model = tiny_cnn()
+    default = attribute(model, images16, "guided_gradcam")
+    explicit = attribute(model, images16, "guided_gradcam", layer=model[2])
+    first = attribute(model, images16, "guided_gradcam", layer=model[0])
+    np.testing.assert_array_equal(default, explicit)
+    assert not np.allclose(default, first)
+
+
+def test_gradcam_layer_needs_a_conv_outside_a_patch_embedding():
+    with pytest.raises(ValueError, match="no torch.nn.Conv2d"):
+        gradcam_layer(nn.Sequential(nn.Flatten(), nn.Linear(3, 2)))
+
+    class Unknown(nn.Module):  # a transformer-like model that gradcam_layer does not know
+        def __init__(self):
+            super().__init__()
+            self.patch_embed = nn.Module()
+            self.patch_embed.proj = nn.Conv2d(3, 8, 8, stride=8)
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, x):
+            return self.head(self.patch_embed.proj(x).mean(dim=(2, 3)))
+
+    with pytest.raises(ValueError, match="patch embedding"):
+        gradcam_layer(Unknown())
+
+
+@pytest.mark.parametrize("pool", ["token", "avg"])
+def test_vit_view_is_the_model_and_exposes_a_token_map(pool, images32):
+    vit = tiny_vit(global_pool=pool)
+    chosen = gradcam_layer(vit)
+    assert chosen.family == "vit"
+    assert isinstance(chosen.model, GradCamView)
+    assert chosen.layer is chosen.model.token_map
+    assert "blocks.1" in chosen.description  # the tokens entering the last block
+    with torch.no_grad():
+        expected = vit(images32)
+        got = chosen.model(images32)
+    assert torch.equal(got, expected)  # bit for bit
+    maps = []
+    handle = chosen.layer.register_forward_hook(lambda m, a, out: maps.append(out.shape))
+    with torch.no_grad():
+        chosen.model(images32)
+    handle.remove()
+    assert maps == [torch.Size([2, 32, 4, 4])]  # (B, D, h, w): 32 px / patch 8
+    # the hooks are gone after the forward pass: the model itself is untouched
+    assert not vit.blocks[-1]._forward_pre_hooks
+
+
+def test_vit_patch_tokens_leaving_the_last_block_carry_no_gradient(images32):
+    # why the map is taken *before* the last block: with class-token pooling the
+    # patch tokens after it never reach the head, so Grad-CAM there is exactly 0
+    vit = tiny_vit()
+    kept = []
+    handle = vit.blocks[-1].register_forward_hook(lambda m, a, out: kept.append(out) or None)
+    x = images32[:1]
+    logit = vit(x)[0, 0]
+    handle.remove()
+    (grad,) = torch.autograd.grad(logit, kept[0])
+    assert torch.count_nonzero(grad[:, vit.num_prefix_tokens :]) == 0
+    assert torch.count_nonzero(grad[:, : vit.num_prefix_tokens]) > 0
+
+
+@pytest.mark.parametrize("make", [tiny_vit, tiny_swin], ids=["vit", "swin"])
+def test_transformer_guided_gradcam_runs_and_is_not_zero(make, images32):
+    model = make()
+    out = attribute(model, images32, "guided_gradcam", target=0)
+    assert out.shape == (2, 3, 32, 32)
+    assert np.all(np.isfinite(out))
+    assert np.count_nonzero(out) > 0
+    assert all(np.count_nonzero(out[i]) > 0 for i in range(2))
+
+
+def test_swin_view_is_the_model(images32):
+    swin = tiny_swin()
+    chosen = gradcam_layer(swin)
+    assert chosen.family == "swin"
+    with torch.no_grad():
+        assert torch.equal(chosen.model(images32), swin(images32))
 
 
 # ---------------------------------------------------------------------------
@@ -284,8 +504,9 @@ def test_attribution_change_zero_for_identical_and_positive_otherwise(method, im
     after = images16.clone()
     after[:, :, :8, :] = -after[:, :, :8, :]  # "intervene" on the top half
     kw = {"n_steps": 16} if method == "integrated_gradients" else {}
-    same = attribution_change(model, images16, images16.clone(), method, **kw)
-    diff = attribution_change(model, images16, after, method, **kw)
+    clf = Classifier(model, UNIT)
+    same = attribution_change(clf, images16, images16.clone(), method, **kw)
+    diff = attribution_change(clf, images16, after, method, **kw)
     assert same.shape == diff.shape == (2,)
     np.testing.assert_allclose(same, 0.0, atol=1e-12)
     assert np.all(diff > 0)
@@ -301,192 +522,16 @@ def test_attribution_change_is_mean_squared_difference(images16):
     np.testing.assert_allclose(attribution_change(model, images16, after, "deeplift"), expected)
 
 
-def test_attribution_change_shape_mismatch(images16):
+def test_attribution_change_validates(images16):
     with pytest.raises(ValueError, match="same shape"):
         attribution_change(tiny_cnn(), images16, images16[:1], "deeplift")
+    with pytest.raises(ValueError, match="preprocess="):
+        attribution_change(tiny_cnn(), images16, images16, "lime")
 
 
 # ---------------------------------------------------------------------------
-# best_threshold_accuracy
+# the figure (propgrad.plots.plot_attribution_pair)
 # ---------------------------------------------------------------------------
-
-
-def _brute_force(scores, flipped):
-    s = np.asarray(scores, float)
-    f = np.asarray(flipped, bool)
-    u = np.unique(s)
-    cands = np.concatenate(([-np.inf], (u[:-1] + u[1:]) / 2, [np.inf]))
-    return max(np.mean((s > t) == f) for t in cands)
-
-
-def test_best_threshold_separable():
-    acc, thr = best_threshold_accuracy([0.1, 0.2, 0.3, 0.7, 0.9], [0, 0, 0, 1, 1])
-    assert acc == 1.0
-    assert 0.3 < thr < 0.7
-    assert thr == pytest.approx(0.5)
-
-
-@pytest.mark.parametrize("label", [0, 1])
-def test_best_threshold_single_class(label):
-    acc, thr = best_threshold_accuracy([0.3, 0.1, 0.5], [label] * 3)
-    assert acc == 1.0
-    assert thr == (np.inf if label == 0 else -np.inf)
-
-
-def test_best_threshold_hand_example():
-    # sorted: 0.1 (no flip), 0.35 (flip), 0.4 (no flip), 0.8 (flip)
-    # thresholds -inf, .225, .375, .6, +inf -> 2/4, 3/4, 2/4, 3/4, 2/4
-    acc, thr = best_threshold_accuracy([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
-    assert acc == 0.75
-    assert thr == pytest.approx(0.225)  # ties go to the smallest threshold
-
-
-def test_best_threshold_ties_in_scores():
-    # equal scores cannot be split: best is predicting "flip" for all three 0.5s
-    acc, _ = best_threshold_accuracy([0.5, 0.5, 0.5, 0.1], [1, 1, 0, 0])
-    assert acc == 0.75
-    acc, thr = best_threshold_accuracy([0.5, 0.5, 0.5], [1, 0, 0])
-    assert acc == pytest.approx(2 / 3)
-    assert thr == np.inf
-
-
-def test_best_threshold_matches_brute_force():
-    rng = np.random.default_rng(0)
-    for _ in range(50):
-        n = int(rng.integers(1, 40))
-        scores = rng.integers(0, 8, n) / 7.0  # many ties
-        flipped = rng.random(n) < 0.4
-        acc, thr = best_threshold_accuracy(scores, flipped)
-        assert acc == pytest.approx(_brute_force(scores, flipped))
-        assert np.mean((scores > thr) == flipped) == pytest.approx(acc)
-
-
-def test_best_threshold_validates():
-    with pytest.raises(ValueError, match="empty"):
-        best_threshold_accuracy([], [])
-    with pytest.raises(ValueError, match="differ in length"):
-        best_threshold_accuracy([0.1, 0.2], [1])
-    with pytest.raises(ValueError, match="NaN"):
-        best_threshold_accuracy([0.1, np.nan], [1, 0])
-    with pytest.raises(ValueError, match="only 0 and 1"):
-        best_threshold_accuracy([0.1, 0.2], [1, 2])
-
-
-def test_best_threshold_large_input_is_fast():
-    rng = np.random.default_rng(1)
-    scores = rng.random(200_000)
-    acc, _ = best_threshold_accuracy(scores, scores > 0.3)
-    assert acc == 1.0
-
-
-# ---------------------------------------------------------------------------
-# flip_prediction_task
-# ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def task_data():
-    rng = np.random.default_rng(3)
-    n = 400
-    labels = np.repeat([0, 1], n // 2)  # cat / dog
-    flipped = rng.random(n) < 0.5
-    perfect = flipped.astype(float) + 0.1 * rng.random(n)
-    noise = rng.random(n)
-    return labels, flipped, perfect, noise
-
-
-def test_flip_task_perfect_and_random(task_data):
-    labels, flipped, perfect, noise = task_data
-    res = flip_prediction_task({"ours": perfect, "lime": noise}, flipped, labels)
-    assert list(res) == ["ours", "lime"]
-    assert isinstance(res["ours"], FlipTaskResult)
-    assert res["ours"].mean == 1.0
-    assert res["ours"].std == 0.0
-    assert 0.5 <= res["lime"].mean <= 0.7
-    assert res["lime"].std > 0
-    assert res["lime"].accuracies.shape == res["lime"].thresholds.shape == (10,)
-    np.testing.assert_allclose(res["lime"].std, np.std(res["lime"].accuracies))
-
-
-def test_flip_task_is_seeded_and_fair(task_data):
-    labels, flipped, _, noise = task_data
-    a = flip_prediction_task({"x": noise, "y": noise.copy()}, flipped, labels, seed=5)
-    b = flip_prediction_task({"x": noise}, flipped, labels, seed=5)
-    c = flip_prediction_task({"x": noise}, flipped, labels, seed=6)
-    np.testing.assert_array_equal(a["x"].accuracies, a["y"].accuracies)  # same indices
-    np.testing.assert_array_equal(a["x"].accuracies, b["x"].accuracies)  # same seed
-    assert not np.array_equal(a["x"].accuracies, c["x"].accuracies)
-
-
-def test_flip_task_balanced_draw_without_replacement():
-    # scores identify each image; with 3 per class drawn out of 3, every resample
-    # uses all images, so every accuracy is the full-data accuracy
-    labels = np.array([0, 0, 0, 1, 1, 1, 1, 1])
-    flipped = np.array([0, 1, 0, 1, 0, 1, 1, 0])
-    scores = np.arange(8.0)
-    res = flip_prediction_task({"s": scores}, flipped, labels, n_per_class=3, n_resamples=4, seed=0)
-    assert res["s"].accuracies.shape == (4,)
-    # each resample has 6 images: accuracies are multiples of 1/6
-    np.testing.assert_allclose(res["s"].accuracies * 6, np.round(res["s"].accuracies * 6))
-
-
-def test_flip_task_shortfall_options():
-    labels = np.array([0] * 10 + [1] * 3)
-    flipped = np.array([0, 1] * 5 + [1, 0, 1])
-    scores = np.linspace(0, 1, 13)
-    with pytest.warns(UserWarning, match="using all 3"):
-        capped = flip_prediction_task({"s": scores}, flipped, labels, n_per_class=5)
-    with pytest.warns(UserWarning, match="with replacement"):
-        flip_prediction_task({"s": scores}, flipped, labels, n_per_class=5, shortfall="replace")
-    with pytest.raises(ValueError, match="fewer than n_per_class"):
-        flip_prediction_task({"s": scores}, flipped, labels, n_per_class=5, shortfall="raise")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        boot = flip_prediction_task({"s": scores}, flipped, labels, n_per_class=5, replace=True)
-    assert np.all((capped["s"].accuracies * 8) % 1 == 0)  # 5 + 3 images
-    assert np.all((boot["s"].accuracies * 10) % 1 == 0)  # 5 + 5 draws
-
-
-def test_flip_task_single_class_and_ddof(task_data):
-    _, flipped, _, noise = task_data
-    r0 = flip_prediction_task({"s": noise}, flipped, None, n_per_class=100, seed=1)
-    r1 = flip_prediction_task({"s": noise}, flipped, None, n_per_class=100, seed=1, ddof=1)
-    np.testing.assert_allclose(r1["s"].std, np.std(r0["s"].accuracies, ddof=1))
-
-
-def test_flip_task_validates(task_data):
-    labels, flipped, _, noise = task_data
-    with pytest.raises(ValueError, match="scores is empty"):
-        flip_prediction_task({}, flipped, labels)
-    with pytest.raises(ValueError, match="labels"):
-        flip_prediction_task({"s": noise}, flipped, labels[:-1])
-    with pytest.raises(ValueError, match="shortfall"):
-        flip_prediction_task({"s": noise}, flipped, labels, shortfall="drop")
-
-
-# ---------------------------------------------------------------------------
-# table and plot
-# ---------------------------------------------------------------------------
-
-
-def test_format_flip_table_order_and_percent():
-    rows = {
-        "Unbiased": {"lime": (0.5, 0.01), "ours": (0.8613, 0.02), "custom": (0.1, 0.0)},
-        "Dark Cats Bias": {"ours": FlipTaskResult(0.8427, 0.017, np.zeros(1), np.zeros(1))},
-    }
-    text = format_flip_table(rows)
-    lines = text.splitlines()
-    assert lines[0] == "| Model | Ours | LIME | custom |"
-    assert lines[2] == "| Unbiased | 86.13 ± 2.0 | 50.00 ± 1.0 | 10.00 ± 0.0 |"
-    assert lines[3] == "| Dark Cats Bias | 84.27 ± 1.7 | – | – |"
-
-
-def test_paper_table_is_complete():
-    assert len(PAPER_TABLE2) == 7
-    assert PAPER_TABLE2["CvD / Dark Cats Bias"]["ours"] == (84.27, 1.7)
-    assert PAPER_TABLE2["ISIC / ViT-B/16"]["deeplift"] == (77.50, 3.9)
-    text = format_flip_table(PAPER_TABLE2, in_percent=True)
-    assert "| CvD / Unbiased | 86.13 ± 2.0 | 84.70 ± 2.1 |" in text
 
 
 def test_plot_attribution_pair_axes():
@@ -495,13 +540,17 @@ def test_plot_attribution_pair_axes():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from propgrad.plots import plot_attribution_pair
+
     rng = np.random.default_rng(0)
-    img = rng.random((3, 16, 16))
+    x = IMAGENET.normalise(torch.rand(1, 3, 16, 16))
+    img = IMAGENET.unnormalise(x)[0]  # callers un-normalise first: (H, W, 3)
     maps_b = [rng.normal(size=(3, 16, 16)), rng.normal(size=(16, 16))]
     maps_a = [rng.normal(size=(3, 16, 16)), rng.normal(size=(16, 16))]
-    fig, axes = plot_attribution_pair(img, img.transpose(1, 2, 0), maps_b, maps_a, ["A", "B"])
+    fig, axes = plot_attribution_pair(img, img.transpose(2, 0, 1), maps_b, maps_a, ["A", "B"])
     assert axes.shape == (2, 3)
     assert axes[0, 1].get_title() == "A"
+    np.testing.assert_allclose(axes[0, 0].images[0].get_array(), img)
     im = axes[1, 2].images[0]
     assert im.norm.vmin == -im.norm.vmax  # centred at zero
     plt.close(fig)
@@ -512,13 +561,31 @@ def test_plot_attribution_pair_axes():
     assert axes_out.shape == (2, 3)
     with pytest.raises(ValueError, match="axes must have shape"):
         plot_attribution_pair(img, img, maps_b, maps_a, ["A", "B"], axes=given[:, :2])
+    with pytest.raises(ValueError, match="one map per label"):
+        plot_attribution_pair(img, img, maps_b[:1], maps_a, ["A", "B"], axes=given)
     plt.close(fig2)
 
 
-def test_kernel_shap_single_superpixel_is_the_whole_effect():
-    model = RegionModel(4, 8).eval()
-    x = torch.ones(1, 3, 16, 16)
-    one = np.zeros((16, 16), dtype=int)
-    with pytest.warns(UserWarning, match="single superpixel"):
-        out = attribute(model, x, "kernel_shap", superpixels=one, baseline=0.5)
-    np.testing.assert_allclose(out, 4 * 4 * 3 * 0.5)
+def test_plot_attributions_in_one_call():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from propgrad.baselines import plot_attributions
+
+    pre = Preprocess.named(32, "imagenet")
+    clf = Classifier(tiny_convmixer(), pre)
+    before, after = _picture(0), _picture(1)
+    fig, axes = plot_attributions(clf, before, after, ["occlusion", "lime"], n_samples=20)
+    assert axes.shape == (2, 3)
+    assert [ax.get_title() for ax in axes[0, 1:]] == ["Occlusion", "LIME"]
+    # the pictures are shown un-normalised, as they were given
+    np.testing.assert_allclose(axes[0, 0].images[0].get_array(), before / 255.0, atol=1e-6)
+    np.testing.assert_allclose(axes[1, 0].images[0].get_array(), after / 255.0, atol=1e-6)
+    # the maps are the channel-summed attributions of the preprocessed pictures
+    expected = attribute(clf, pre.batch(np.stack([before, after])), "occlusion", reduce="sum")
+    np.testing.assert_allclose(axes[1, 1].images[0].get_array(), expected[1], rtol=1e-4, atol=1e-7)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="preprocess="):
+        plot_attributions(clf.model, before, after, ["occlusion"])

@@ -74,7 +74,7 @@ def test_unknown_model_exits_2(tmp_path, photo, capsys):
     for spec, message in [
         ("authors:no-such", "no-such"),
         ("keras:x", "unknown model"),
-        ("timm:not-a-net", "unknown timm model"),
+        ("timm:not-a-net", "unknown architecture 'not-a-net'"),
     ]:
         code = main(
             [
@@ -130,7 +130,7 @@ def test_background_sweep_and_explain_authors_model(tmp_path, photo, capsys):
         [
             "explain",
             "--model",
-            "authors:dark-cats-bias",
+            "authors:dark-cats",
             "--sweep",
             str(tmp_path / "s"),
             "--out",
@@ -209,7 +209,19 @@ def test_explain_timm_model_from_checkpoint(tmp_path, photo, capsys):
 
     assert explain("timm:resnet34", ckpt) == 2
     err = _one_line_error(capsys)
-    assert "cannot load" in err and str(ckpt) in err and "timm:resnet34" in err
+    assert str(ckpt) in err and "resnet34" in err and "first missing key" in err
+
+    assert explain("timm:resnet18", "/etc/passwd") == 2
+    err = _one_line_error(capsys)
+    assert "cannot read the checkpoint /etc/passwd" in err and "list index" not in err
+
+    not_state = tmp_path / "tensor.pt"
+    torch.save(torch.zeros(3), not_state)
+    assert explain("timm:resnet18", not_state) == 2
+    assert f"{not_state} does not hold a state dict" in _one_line_error(capsys)
+
+    assert explain("timm:resnt18", ckpt) == 2
+    assert "did you mean resnet18" in _one_line_error(capsys)
 
     missing = tmp_path / "missing.pt"
     assert explain("timm:resnet18", missing) == 2

@@ -1,22 +1,32 @@
-import os
+"""Tests for propgrad.train: fit (cached, resumable, kept checkpoints), augmentations, and the
+ConvMixer layout that the authors' checkpoints need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import requires_assets
+from PIL import Image
 from torch import nn
 
 import propgrad.train as train_mod
+from propgrad.models.classifier import Classifier, create_classifier
 from propgrad.models.convmixer import ConvMixer, Residual
+from propgrad.models.preprocess import Preprocess
 from propgrad.train import (
-    config_key,
+    AUGMENTATIONS,
+    TrainSettings,
     evaluate_accuracy,
+    fit,
     make_augment,
-    predict_proba,
-    to_model_input,
-    train_classifier,
-    train_or_load,
 )
+
+SIZE = 16
+FAST = {"lr": 1e-2, "batch_size": 32, "augment": "flip", "seed": 1}
 
 
 @pytest.fixture(autouse=True)
@@ -28,179 +38,516 @@ def _one_thread():
     torch.set_num_threads(previous)
 
 
-PARAS = {"dim": 256, "depth": 8, "kernel_size": 7, "patch_size": 5, "n_classes": 2}
+@pytest.fixture
+def cache(monkeypatch, tmp_path):
+    root = tmp_path / "cache"
+    monkeypatch.setenv("PROPGRAD_CACHE", str(root))
+    return root
 
 
-def _easy_data(n=96, size=16, seed=0):
-    """Bright-left vs bright-right images: trivially separable."""
+def _easy_data(n=192, size=SIZE, seed=0):
+    """Bright-top vs bright-bottom images: separable, and unchanged in kind by h-flips."""
     rng = np.random.default_rng(seed)
     y = np.arange(n) % 2
     x = rng.integers(0, 60, size=(n, size, size, 3)).astype(np.uint8)
     half = size // 2
-    x[y == 0, :, :half] += 150
-    x[y == 1, :, half:] += 150
+    x[y == 0, :half] += 150
+    x[y == 1, half:] += 150
     return x, y
 
 
-def _tiny_model(cfg=None):
-    return ConvMixer(dim=8, depth=1, kernel_size=3, patch_size=4, n_classes=2)
+def _classifier(seed=0, **kwargs):
+    return create_classifier(
+        "convmixer",
+        2,
+        dim=8,
+        depth=1,
+        kernel_size=3,
+        patch_size=4,
+        image_size=SIZE,
+        seed=seed,
+        **kwargs,
+    )
 
 
-def _config(epochs=3):
-    return {
-        "name": "easy",
-        "model": {"dim": 8},
-        "train": {"epochs": epochs, "batch_size": 32, "lr": 1e-2, "weight_decay": 5e-4, "seed": 1},
+def _weights(classifier):
+    return {k: v.detach().clone() for k, v in classifier.model.state_dict().items()}
+
+
+def _assert_same(a, b, exact=True):
+    assert list(a) == list(b)
+    for key in a:
+        if exact:
+            torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+        else:
+            torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
+
+
+def _differ(a, b):
+    return any(not torch.equal(a[k], b[k]) for k in a if a[k].is_floating_point())
+
+
+def _count_epochs(monkeypatch):
+    calls = []
+    original = train_mod._train_epoch
+
+    def counting(*args, **kwargs):
+        calls.append(args[-1])  # the epoch index
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "_train_epoch", counting)
+    return calls
+
+
+# ---------------------------------------------------------------- settings
+
+
+def test_train_settings_defaults_are_the_papers():
+    settings = TrainSettings()
+    assert settings.to_dict() == {
+        "epochs": 50,
+        "batch_size": 32,
+        "lr": 1e-4,
+        "weight_decay": 5e-4,
+        "betas": [0.9, 0.999],
+        "augment": "trivialaugment",
+        "seed": 0,
     }
+    assert TrainSettings(augment=None).augment == "none"
+    assert TrainSettings(betas=[0.8, 0.9]).betas == (0.8, 0.9)
+    assert AUGMENTATIONS == ("none", "flip", "flip-crop", "trivialaugment")
 
 
-def test_to_model_input_range_and_layout():
-    x = np.zeros((2, 5, 7, 3), np.uint8)
-    x[0] = 255
-    t = to_model_input(x)
-    assert t.shape == (2, 3, 5, 7) and t.dtype == torch.float32
-    assert t[0].min() == 1.0 and t[1].max() == -1.0
-    assert to_model_input(x[0]).shape == (1, 3, 5, 7)
-    with pytest.raises(ValueError, match="shape"):
-        to_model_input(np.zeros((4, 4)))
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"epochs": -1}, r"need epochs >= 0 and batch_size >= 1, got -1 and 32"),
+        ({"batch_size": 0}, r"need epochs >= 0 and batch_size >= 1, got 50 and 0"),
+        ({"lr": 0.0}, r"need lr > 0 and weight_decay >= 0, got 0.0, 0.0005"),
+        ({"weight_decay": -1e-3}, r"need lr > 0 and weight_decay >= 0, got 0.0001, -0.001"),
+        ({"augment": "mixup"}, r"unknown augmentation 'mixup'; choose one of \('none', 'flip'"),
+    ],
+)
+def test_train_settings_validation(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainSettings(**kwargs)
 
 
-def test_training_beats_chance_on_easy_problem():
-    x, y = _easy_data(128)
-    xt, yt = _easy_data(64, seed=1)
-    torch.manual_seed(0)
-    model = _tiny_model()
-    history = train_classifier(model, x, y, epochs=4, batch_size=32, lr=1e-2, progress=False)
-    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
-    assert history[-1]["loss"] < history[0]["loss"]
-    assert evaluate_accuracy(model, xt, yt) >= 0.9
-    proba = predict_proba(model, xt)
-    assert proba.shape == (64, 2)
-    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
-    assert torch.get_num_threads() == 1  # restored by the trainer
+def test_fit_rejects_unknown_settings_and_callable_without_key(cache):
+    x, y = _easy_data(8)
+    with pytest.raises(ValueError, match=r"unknown training settings: \['epoch', 'rate'\]"):
+        fit(_classifier(), (x, y), epoch=3, rate=0.1, progress=False)
+    with pytest.raises(ValueError, match="a callable `train` needs a data_key"):
+        fit(_classifier(), lambda: (x, y), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="unknown augmentation 'mixup'"):
+        fit(_classifier(), (x, y), augment="mixup", progress=False)
 
 
-def test_training_is_deterministic_and_threads_restored():
-    x, y = _easy_data(64)
-    weights = []
-    for _ in range(2):
-        torch.manual_seed(3)
-        model = _tiny_model()
-        train_classifier(
-            model,
-            x,
-            y,
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ((np.zeros((4, SIZE, SIZE, 3), np.float32), np.zeros(4, int)), "must be uint8"),
+        ((np.zeros((4, SIZE, SIZE), np.uint8), np.zeros(4, int)), r"\(N, H, W, 3\), got uint8"),
+        ((np.zeros((4, SIZE, SIZE, 3), np.uint8), np.zeros(3, int)), "4 images but 3 labels"),
+        ((np.zeros((0, SIZE, SIZE, 3), np.uint8), np.zeros(0, int)), "training data: no images"),
+        ((np.zeros((2, SIZE, SIZE, 3), np.uint8), np.array([0, -1])), "non-negative class"),
+        ((np.zeros((2, SIZE, SIZE, 3), np.uint8), np.array([0.0, 1.0])), "class indices"),
+    ],
+)
+def test_fit_rejects_malformed_data(cache, data, message):
+    with pytest.raises(ValueError, match=message):
+        fit(_classifier(), data, epochs=1, progress=False)
+
+
+# ---------------------------------------------------------------- training
+
+
+def test_training_beats_chance_on_easy_problem(cache):
+    train, test = _easy_data(192), _easy_data(96, seed=1)
+    clf = _classifier()
+    before = clf.identity
+    out = fit(
+        clf, train, eval_sets={"test": test, "train": train}, epochs=3, progress=False, **FAST
+    )
+    assert out is clf and not clf.model.training
+    record = clf.training
+    assert [h["epoch"] for h in record.history] == [1, 2, 3]
+    assert set(record.history[0]) == {"epoch", "loss", "train_acc", "seconds"}
+    assert record.history[-1]["loss"] < record.history[0]["loss"]
+    assert record.history[-1]["train_acc"] > 0.8
+    assert list(record.accuracies) == ["test", "train"]
+    assert record.accuracies["test"] >= 0.9
+    assert evaluate_accuracy(clf, test) == record.accuracies["test"]
+    assert not record.from_cache and record.checkpoints == {}
+    assert clf.spec["trained"] == record.key and clf.identity != before
+    assert record.config["train"]["epochs"] == 3 and record.config["train"]["lr"] == 1e-2
+    assert record.folder == cache / "models" / record.key
+    assert sorted(p.name for p in record.folder.iterdir()) == ["config.json", "final.pt"]
+    assert torch.get_num_threads() == 1  # restored
+
+
+def test_num_threads_is_restored(cache):
+    x, y = _easy_data(16)
+    fit(_classifier(), (x, y), epochs=1, num_threads=2, cache=False, progress=False, **FAST)
+    assert torch.get_num_threads() == 1
+
+
+def test_training_is_deterministic(cache):
+    x, y = _easy_data(96)
+    runs = []
+    for seed in (5, 5, 6):
+        clf = _classifier()
+        fit(
+            clf,
+            (x, y),
             epochs=2,
             batch_size=16,
-            seed=5,
-            augment="flip-crop",
+            seed=seed,
+            lr=1e-2,
+            augment="trivialaugment",
+            cache=False,
             progress=False,
-            num_threads=1,
         )
-        weights.append(model.state_dict())
-    for key in weights[0]:
-        torch.testing.assert_close(weights[0][key], weights[1][key])
+        runs.append((_weights(clf), clf.training.history))
+    _assert_same(runs[0][0], runs[1][0])
+    assert [h["loss"] for h in runs[0][1]] == [h["loss"] for h in runs[1][1]]
+    assert _differ(runs[0][0], runs[2][0])  # another shuffling/augmentation seed
+    assert not (cache / "models").exists()  # cache=False writes nothing
 
 
-def test_augmentations_keep_shape():
-    gen = torch.Generator().manual_seed(0)
-    x = torch.rand(5, 3, 16, 16) * 2 - 1
-    for name in ("none", "flip", "flip-crop", "trivialaugment"):
-        out = make_augment(name)(x, gen)
-        assert out.shape == x.shape
-        assert out.min() >= -1.0 and out.max() <= 1.0
-    with pytest.raises(ValueError, match="unknown augmentation"):
+def test_initial_weights_decide_the_result(cache):
+    x, y = _easy_data(64)
+    a, b = _classifier(seed=0), _classifier(seed=1)
+    fit(a, (x, y), epochs=1, cache=False, progress=False, **FAST)
+    fit(b, (x, y), epochs=1, cache=False, progress=False, **FAST)
+    assert a.training.key != b.training.key
+    assert _differ(_weights(a), _weights(b))
+
+
+def test_cache_hit_loads_final_weights(cache, monkeypatch):
+    x, y = _easy_data(96)
+    epochs = _count_epochs(monkeypatch)
+    first = fit(_classifier(), (x, y), eval_sets={"train": (x, y)}, epochs=2, progress=False)
+    assert epochs == [0, 1]
+    assert not (first.training.folder / "resume.pt").exists()
+
+    second = fit(_classifier(), (x, y), eval_sets={"train": (x, y)}, epochs=2, progress=False)
+    assert epochs == [0, 1]  # nothing trained
+    assert second.training.from_cache and not first.training.from_cache
+    assert second.training.key == first.training.key
+    assert second.training.history == first.training.history
+    assert second.training.accuracies == first.training.accuracies
+    assert second.identity == first.identity
+    assert not second.model.training
+    _assert_same(_weights(second), _weights(first))
+
+    # another setting, other data or another model trains again
+    fit(_classifier(), (x, y), epochs=1, progress=False)
+    assert epochs == [0, 1, 0]
+    x2 = x.copy()
+    x2[0, 0, 0, 0] ^= 1
+    fit(_classifier(), (x2, y), epochs=1, progress=False)
+    assert epochs == [0, 1, 0, 0]
+    fit(_classifier(seed=3), (x, y), epochs=1, progress=False)
+    assert epochs == [0, 1, 0, 0, 0]
+    assert len(list((cache / "models").iterdir())) == 4
+
+
+def test_callable_data_is_not_loaded_on_a_cache_hit(cache, monkeypatch):
+    x, y = _easy_data(32)
+    loads = []
+
+    def data():
+        loads.append("train")
+        return x, y
+
+    def eval_sets():
+        loads.append("eval")
+        return {"train": (x, y)}
+
+    first = fit(
+        _classifier(), data, data_key={"world": "easy", "n": 32}, eval_sets=eval_sets, epochs=1,
+        progress=False,
+    )  # fmt: skip
+    assert loads == ["train", "eval"]
+    second = fit(
+        _classifier(), data, data_key={"n": 32, "world": "easy"}, eval_sets=eval_sets, epochs=1,
+        progress=False,
+    )  # fmt: skip
+    # the training data are not loaded again; the evaluation sets are (to check their digest)
+    assert loads == ["train", "eval", "eval"]
+    assert second.training.from_cache
+    assert second.training.accuracies == first.training.accuracies
+    assert first.training.config["data"] == {"world": "easy", "n": 32}
+
+
+def test_cache_hit_evaluates_new_or_changed_evaluation_sets(cache):
+    x, y = _easy_data(32)
+    key = {"world": "easy", "n": 32}
+    first = fit(_classifier(), (x, y), data_key=key, eval_sets={"a": (x, y)}, epochs=1,
+                progress=False)  # fmt: skip
+    flipped = (x, 1 - y)  # same images, opposite labels: the accuracy must become 1 - acc
+    second = fit(_classifier(), (x, y), data_key=key, eval_sets={"a": flipped, "b": (x, y)},
+                 epochs=1, progress=False)  # fmt: skip
+    assert second.training.from_cache
+    assert second.training.accuracies["a"] == pytest.approx(1 - first.training.accuracies["a"])
+    assert second.training.accuracies["b"] == pytest.approx(first.training.accuracies["a"])
+
+
+def test_resume_after_a_kill(cache, tmp_path, monkeypatch):
+    x, y = _easy_data(96)
+    settings = {"epochs": 4, "progress": False, **FAST}
+    reference = fit(_classifier(), (x, y), cache_root=tmp_path / "reference", **settings)
+
+    original = train_mod._train_epoch
+    calls = []
+
+    def killed_at_epoch_2(*args, **kwargs):
+        epoch = args[-1]
+        calls.append(epoch)
+        if epoch == 2 and calls.count(2) == 1:
+            raise KeyboardInterrupt("simulated kill")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "_train_epoch", killed_at_epoch_2)
+    with pytest.raises(KeyboardInterrupt, match="simulated kill"):
+        fit(_classifier(), (x, y), **settings)
+    assert calls == [0, 1, 2]
+    folder = cache / "models" / reference.training.key  # the same configuration, the same key
+    assert not (folder / "final.pt").exists()
+    state = torch.load(folder / "resume.pt", weights_only=True)
+    assert state["epoch"] == 2 and [h["epoch"] for h in state["history"]] == [1, 2]
+
+    resumed = fit(_classifier(), (x, y), **settings)
+    assert calls == [0, 1, 2, 2, 3]  # picked up at epoch 2
+    record = resumed.training
+    assert [h["epoch"] for h in record.history] == [1, 2, 3, 4]
+    assert record.history[:2] == state["history"]
+    assert [h["loss"] for h in record.history] == pytest.approx(
+        [h["loss"] for h in reference.training.history], rel=1e-6
+    )
+    assert not (folder / "resume.pt").exists() and (folder / "final.pt").exists()
+    _assert_same(_weights(resumed), _weights(reference))
+
+
+def test_keep_checkpoints(cache, monkeypatch):
+    x, y = _easy_data(64)
+    initial = _weights(_classifier())
+    clf = fit(_classifier(), (x, y), epochs=3, keep_checkpoints=True, progress=False, **FAST)
+    record = clf.training
+    assert sorted(record.checkpoints) == [0, 1, 2, 3]
+    assert [p.name for p in record.checkpoints.values()] == [
+        "epoch_0000.pt",
+        "epoch_0001.pt",
+        "epoch_0002.pt",
+        "epoch_0003.pt",
+    ]
+    assert all(p.parent == record.folder for p in record.checkpoints.values())
+    at = {epoch: record.classifier_at(epoch) for epoch in range(4)}
+    _assert_same(_weights(at[0]), initial)
+    _assert_same(_weights(at[3]), _weights(clf))
+    assert _differ(_weights(at[1]), _weights(at[2]))
+    identities = {c.identity for c in at.values()} | {clf.identity}
+    assert len(identities) == 5
+    assert at[2].spec["epoch"] == 2 and at[2].spec["trained"] == record.key
+    assert at[2].preprocess == clf.preprocess and not at[2].model.training
+    assert at[1].model is not clf.model
+    with pytest.raises(ValueError, match=r"no checkpoint kept for epoch 4 \(kept: 0\.\.3\)"):
+        record.classifier_at(4)
+
+    # a cache hit finds the kept checkpoints too
+    epochs = _count_epochs(monkeypatch)
+    again = fit(_classifier(), (x, y), epochs=3, keep_checkpoints=True, progress=False, **FAST)
+    assert epochs == [] and again.training.from_cache
+    assert sorted(again.training.checkpoints) == [0, 1, 2, 3]
+    _assert_same(_weights(again.training.classifier_at(0)), initial)
+    assert again.training.classifier_at(2).identity == at[2].identity
+
+
+def test_without_kept_checkpoints(cache):
+    x, y = _easy_data(32)
+    clf = fit(_classifier(), (x, y), epochs=1, progress=False, **FAST)
+    assert clf.training.checkpoints == {}
+    with pytest.raises(ValueError, match="no checkpoint kept for epoch 0; train with keep_"):
+        clf.training.classifier_at(0)
+    assert not list(clf.training.folder.glob("epoch_*.pt"))
+
+
+def test_zero_epochs_evaluates_the_initial_model(cache):
+    x, y = _easy_data(32)
+    initial = _weights(_classifier())
+    clf = fit(_classifier(), (x, y), eval_sets={"train": (x, y)}, epochs=0, progress=False)
+    assert clf.training.history == []
+    _assert_same(_weights(clf), initial)
+    assert clf.training.accuracies["train"] == evaluate_accuracy(_classifier(), (x, y))
+
+
+# ---------------------------------------------------------------- image datasets
+
+
+@dataclass
+class _Record:
+    path: Path
+    label: int
+
+
+def _write_pngs(folder, images):
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, image in enumerate(images):
+        path = folder / f"img_{i:03d}.png"
+        Image.fromarray(image).save(path)
+        paths.append(path)
+    return paths
+
+
+def test_image_files_train_like_arrays(cache, tmp_path):
+    x, y = _easy_data(64)
+    xt, yt = _easy_data(32, seed=2)
+    pairs = list(zip(_write_pngs(tmp_path / "train", x), y.tolist()))
+    test_pairs = list(zip(_write_pngs(tmp_path / "test", xt), yt.tolist()))
+    settings = {"epochs": 2, "progress": False, **FAST}
+    from_arrays = fit(_classifier(), (x, y), eval_sets={"test": (xt, yt)}, **settings)
+    from_files = fit(_classifier(), pairs, eval_sets={"test": test_pairs}, **settings)
+    assert from_files.training.key != from_arrays.training.key  # data identified differently
+    # equal up to float32 rounding (array batches are channels-last in memory)
+    _assert_same(_weights(from_files), _weights(from_arrays), exact=False)
+    assert from_files.training.accuracies == from_arrays.training.accuracies
+    assert evaluate_accuracy(from_files, test_pairs) == evaluate_accuracy(from_files, (xt, yt))
+    # records with path and label attributes (as the dataset readers return) work too
+    records = [_Record(p, label) for p, label in test_pairs]
+    assert evaluate_accuracy(from_files, records) == from_files.training.accuracies["test"]
+    # and are cached by path
+    again = fit(_classifier(), pairs, eval_sets={"test": test_pairs}, **settings)
+    assert again.training.from_cache
+
+
+def test_image_files_are_resized_to_the_model_input(tmp_path):
+    x, y = _easy_data(8, size=32)
+    pairs = list(zip(_write_pngs(tmp_path / "big", x), y.tolist()))
+    clf = _classifier()
+    small = np.stack(
+        [np.asarray(Image.fromarray(i).resize((SIZE, SIZE), Image.BILINEAR)) for i in x]
+    )
+    assert evaluate_accuracy(clf, pairs) == evaluate_accuracy(clf, (small, y))
+
+
+def test_unreadable_training_image(cache, tmp_path):
+    x, y = _easy_data(4)
+    paths = _write_pngs(tmp_path / "imgs", x)
+    paths[2].write_text("not a png")
+    with pytest.raises(ValueError, match=r"cannot read training image .*img_002\.png"):
+        fit(_classifier(), list(zip(paths, y.tolist())), epochs=1, progress=False, **FAST)
+    with pytest.raises(ValueError, match=r"cannot read training image .*missing\.png"):
+        evaluate_accuracy(_classifier(), [(tmp_path / "missing.png", 0)])
+
+
+# ---------------------------------------------------------------- evaluate_accuracy
+
+
+class _RedVsBlue(nn.Module):
+    """Predicts class 1 when the image is more blue than red."""
+
+    def forward(self, x):
+        red, blue = x[:, 0].mean(dim=(1, 2)), x[:, 2].mean(dim=(1, 2))
+        return torch.stack([red, blue], dim=1)
+
+
+def test_evaluate_accuracy_counts_argmax_matches():
+    images = np.zeros((8, 4, 4, 3), dtype=np.uint8)
+    images[:5, ..., 0] = 200  # red: class 0
+    images[5:, ..., 2] = 200  # blue: class 1
+    labels = np.array([0, 0, 0, 1, 1, 1, 1, 0])  # 3 and 4 wrong (red, labelled 1); 7 wrong
+    clf = Classifier(_RedVsBlue(), Preprocess.named(4, "unit"))
+    assert evaluate_accuracy(clf, (images, labels)) == pytest.approx(5 / 8)
+    assert evaluate_accuracy(clf, (images, labels), batch_size=3) == pytest.approx(5 / 8)
+    assert evaluate_accuracy(clf, (images, 1 - labels)) == pytest.approx(3 / 8)
+    with pytest.raises(ValueError, match="evaluation data: 8 images but 7 labels"):
+        evaluate_accuracy(clf, (images, labels[:7]))
+
+
+# ---------------------------------------------------------------- augmentations
+
+
+def _uint8_batch(b=6, seed=0):
+    return torch.from_numpy(
+        np.random.default_rng(seed).integers(0, 256, (b, 3, SIZE, SIZE), dtype=np.uint8)
+    )
+
+
+@pytest.mark.parametrize("name", AUGMENTATIONS)
+def test_augment_shapes_and_dtypes(name):
+    x = _uint8_batch()
+    out = make_augment(name)(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.dtype == torch.float32
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+    # floats in [0, 1] are accepted as well
+    out = make_augment(name)(x.float() / 255, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and out.dtype == torch.float32
+
+
+@pytest.mark.parametrize("name", AUGMENTATIONS)
+def test_augment_is_deterministic_given_the_generator(name):
+    x = _uint8_batch(8, seed=1)
+    a = make_augment(name)(x, torch.Generator().manual_seed(3))
+    b = make_augment(name)(x, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    if name != "none":
+        c = make_augment(name)(x, torch.Generator().manual_seed(4))
+        assert not torch.equal(a, c)
+
+
+def test_augment_none_only_scales():
+    x = _uint8_batch()
+    torch.testing.assert_close(make_augment(None)(x, None), x.float() / 255, rtol=0, atol=0)
+    torch.testing.assert_close(make_augment("none")(x, None), x.float() / 255, rtol=0, atol=0)
+
+
+def test_flip_flips_whole_images_horizontally():
+    x = _uint8_batch(32, seed=2)
+    out = make_augment("flip")(x, torch.Generator().manual_seed(0))
+    scaled = x.float() / 255
+    flipped = [bool(torch.equal(out[i], scaled[i].flip(-1))) for i in range(32)]
+    kept = [bool(torch.equal(out[i], scaled[i])) for i in range(32)]
+    assert all(f != k for f, k in zip(flipped, kept, strict=True))
+    assert 4 < sum(flipped) < 28
+    mask = torch.rand(32, generator=torch.Generator().manual_seed(0)) < 0.5
+    assert flipped == mask.tolist()
+
+
+def test_flip_crop_shifts_by_at_most_one_sixteenth():
+    x = torch.zeros(16, 3, SIZE, SIZE, dtype=torch.uint8)
+    x[:, :, SIZE // 2, SIZE // 2] = 255  # one bright pixel in the middle
+    out = make_augment("flip-crop")(x, torch.Generator().manual_seed(0))
+    shifts = set()
+    for i in range(16):
+        rows, cols = torch.nonzero(out[i, 0] == 1.0, as_tuple=True)
+        assert len(rows) == 1
+        shifts.add((int(rows[0]) - SIZE // 2, int(cols[0]) - SIZE // 2))
+    pad = SIZE // 16
+    assert all(abs(dy) <= pad and abs(dx) <= pad + 1 for dy, dx in shifts)  # +1: the flip
+    assert len(shifts) > 1
+
+
+def test_trivialaugment_leaves_the_global_rng_alone():
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    out = make_augment("trivialaugment")(_uint8_batch(4), torch.Generator().manual_seed(1))
+    torch.testing.assert_close(torch.rand(3), expected)
+    assert out.shape == (4, 3, SIZE, SIZE)
+    assert not torch.equal(out, _uint8_batch(4).float() / 255)
+
+
+def test_unknown_augmentation():
+    with pytest.raises(ValueError, match=r"unknown augmentation 'mixup'; choose one of"):
         make_augment("mixup")
 
 
-def test_config_key_is_order_independent():
-    a = {"b": 1, "a": {"y": 2, "x": [1, 2]}}
-    b = {"a": {"x": [1, 2], "y": 2}, "b": 1}
-    assert config_key(a) == config_key(b)
-    assert config_key(a) != config_key({**a, "b": 2})
+# ---------------------------------------------------------------- ConvMixer layout
 
 
-def test_cache_second_call_does_not_train(tmp_path, monkeypatch):
-    x, y = _easy_data()
-    calls = {"data": 0, "train": 0}
-
-    def data_fn(cfg):
-        calls["data"] += 1
-        return {"train": (x, y), "eval": {"train": (x, y)}}
-
-    original = train_mod.train_classifier
-
-    def counting(*args, **kwargs):
-        calls["train"] += 1
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(train_mod, "train_classifier", counting)
-    first = train_or_load(_config(), _tiny_model, data_fn, tmp_path, progress=False)
-    assert calls == {"data": 1, "train": 1}
-    rec = first.training_record
-    assert not rec["from_cache"] and len(rec["history"]) == 3
-    assert set(rec["accuracies"]) == {"train"}
-    path = Path(rec["path"])
-    assert path.name == f"{config_key(_config())}.pt" and path.exists()
-    assert not list(tmp_path.glob("*.partial.pt")) and not list(tmp_path.glob("*.tmp"))
-    payload = torch.load(path, weights_only=True)
-    assert set(payload) == {"state_dict", "config", "history", "accuracies"}
-
-    second = train_or_load(_config(), _tiny_model, data_fn, tmp_path, progress=False)
-    assert calls == {"data": 1, "train": 1}  # neither data nor training touched
-    assert second.training_record["from_cache"]
-    assert second.training_record["accuracies"] == rec["accuracies"]
-    for key, value in first.state_dict().items():
-        torch.testing.assert_close(second.state_dict()[key], value)
-
-    # a different configuration trains again
-    train_or_load(_config(epochs=1), _tiny_model, data_fn, tmp_path, progress=False)
-    assert calls == {"data": 2, "train": 2}
-
-
-def test_interrupted_training_resumes_from_last_epoch(tmp_path, monkeypatch):
-    x, y = _easy_data()
-
-    def data_fn(cfg):
-        return x, y
-
-    reference = train_or_load(_config(4), _tiny_model, data_fn, tmp_path / "ref", progress=False)
-
-    original_save = train_mod._save_checkpoint
-
-    def save_then_crash(payload, path):
-        original_save(payload, path)
-        if payload.get("epoch") == 2:
-            raise KeyboardInterrupt("simulated interruption")
-
-    monkeypatch.setattr(train_mod, "_save_checkpoint", save_then_crash)
-    with pytest.raises(KeyboardInterrupt):
-        train_or_load(_config(4), _tiny_model, data_fn, tmp_path / "run", progress=False)
-    partial = list((tmp_path / "run").glob("*.partial.pt"))
-    assert len(partial) == 1
-    assert torch.load(partial[0], weights_only=True)["epoch"] == 2
-    monkeypatch.setattr(train_mod, "_save_checkpoint", original_save)
-
-    starts = []
-    original_train = train_mod.train_classifier
-
-    def spy(*args, **kwargs):
-        starts.append(kwargs["start_epoch"])
-        return original_train(*args, **kwargs)
-
-    monkeypatch.setattr(train_mod, "train_classifier", spy)
-    resumed = train_or_load(_config(4), _tiny_model, data_fn, tmp_path / "run", progress=False)
-    assert starts == [2]
-    assert [h["epoch"] for h in resumed.training_record["history"]] == [1, 2, 3, 4]
-    assert not list((tmp_path / "run").glob("*.partial.pt"))
-    # per-epoch seeding makes the resumed run match the uninterrupted one
-    for key, value in reference.state_dict().items():
-        torch.testing.assert_close(resumed.state_dict()[key], value, rtol=1e-5, atol=1e-6)
-
-
-def test_default_cache_dir_follows_env(monkeypatch, tmp_path):
-    monkeypatch.setenv("PROPGRAD_CACHE", str(tmp_path))
-    assert train_mod.default_cache_dir() == tmp_path / "models"
+PARAS = {"dim": 256, "depth": 8, "kernel_size": 7, "patch_size": 5, "n_classes": 2}
 
 
 def _reference_state_dict_keys(dim, depth, kernel_size, patch_size, n_classes, in_channels=3):
@@ -246,24 +593,29 @@ def test_convmixer_key_layout():
         ConvMixer(dim=8, depth=0, kernel_size=3, patch_size=4, n_classes=2)
 
 
-def _assets_dir():
-    root = os.environ.get("PROPGRAD_ASSETS")
-    candidates = [Path(root)] if root else []
-    candidates.append(Path("/work/shared/assets"))
-    for base in candidates:
-        path = base / "authors-cvd" / "checkpoints" / "convmixer_unbiased.pth"
-        if path.exists():
-            return path
-    return None
+def test_convmixer_through_the_factory_has_the_same_layout():
+    clf = create_classifier(
+        "convmixer", 2, dim=16, depth=2, kernel_size=7, patch_size=5, image_size=128
+    )
+    keys = {k: tuple(v.shape) for k, v in clf.model.state_dict().items()}
+    assert keys == _reference_state_dict_keys(16, 2, 7, 5, 2)
 
 
-@pytest.mark.skipif(_assets_dir() is None, reason="authors' checkpoint not available")
+@requires_assets
 def test_convmixer_loads_authors_checkpoint_strictly():
-    ckpt = torch.load(_assets_dir(), map_location="cpu", weights_only=True)
+    from propgrad.models.authors import cvd_checkpoint_path, load_cvd_convmixer
+
+    path = cvd_checkpoint_path("unbiased", download=False)
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
     model = ConvMixer(**ckpt["paras"])
     model.load_state_dict(ckpt["state_dict"], strict=True)
     assert set(ckpt["state_dict"]) == set(model.state_dict())
+    clf = load_cvd_convmixer("unbiased")
+    assert isinstance(clf, Classifier) and isinstance(clf.model, ConvMixer)
+    for key, value in ckpt["state_dict"].items():
+        torch.testing.assert_close(clf.model.state_dict()[key], value, rtol=0, atol=0, msg=key)
     model.eval()
     with torch.no_grad():
         out = model(torch.zeros(1, 3, 128, 128))
+        torch.testing.assert_close(clf(torch.zeros(1, 3, 128, 128)), out)
     assert out.shape == (1, 2) and torch.isfinite(out).all()

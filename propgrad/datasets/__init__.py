@@ -15,8 +15,22 @@ from __future__ import annotations
 from propgrad._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
+    "CelebA": "propgrad.datasets.celeba",
+    "CelebAAttributes": "propgrad.datasets.celeba",
+    "CelebAImage": "propgrad.datasets.celeba",
+    "celeba_young_split": "propgrad.datasets.celeba",
+    "read_celeba_attributes": "propgrad.datasets.celeba",
+    "read_celeba_partition": "propgrad.datasets.celeba",
     "cats_dogs_split": "propgrad.datasets.cats_dogs",
+    "fur_group": "propgrad.datasets.cats_dogs",
     "LabelledImage": "propgrad.datasets.cats_dogs",
+    "IsicImage": "propgrad.datasets.isic",
+    "IsicSplit": "propgrad.datasets.isic",
+    "list_isic": "propgrad.datasets.isic",
+    "isic_split": "propgrad.datasets.isic",
+    "isic_reserved_patches": "propgrad.datasets.isic",
+    "load_isic_images": "propgrad.datasets.isic",
+    "load_isic_patch": "propgrad.datasets.isic",
 }
 
 __all__ = sorted(_EXPORTS)

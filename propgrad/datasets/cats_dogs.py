@@ -31,6 +31,16 @@ SPLITS = ("unbiased", "dark-cats", "dark-dogs")
 
 #: Display names of the splits (and of the models trained on them).
 SPLIT_LABELS = {"unbiased": "unbiased", "dark-cats": "dark cats", "dark-dogs": "dark dogs"}
+
+#: The paper's four groups of test images for the fur intervention (its Figs. 3
+#: and 12): group -> (the biased split whose test part holds them, class, fur).
+#: Dark animals are edited towards light fur and light animals towards dark.
+FUR_GROUPS = {
+    "dark cats": ("dark-cats", "cat", "dark"),
+    "light dogs": ("dark-cats", "dog", "light"),
+    "light cats": ("dark-dogs", "cat", "light"),
+    "dark dogs": ("dark-dogs", "dog", "dark"),
+}
 _KAGGLE_NAME = re.compile(r"^(cat|dog)\.\d+\.(jpe?g|png)$", re.IGNORECASE)
 
 
@@ -137,3 +147,29 @@ def cats_dogs_split(
     if not selected:
         raise ValueError(f"no images for split {split!r} ({part}) in {fur_labels}")
     return selected
+
+
+def fur_group(
+    root: str | Path, fur_labels: str | Path, group: str, part: str = "test"
+) -> list[LabelledImage]:
+    """List the images of one of the paper's fur groups (see :data:`FUR_GROUPS`).
+
+    Parameters
+    ----------
+    root, fur_labels
+        As for :func:`cats_dogs_split`.
+    group : str
+        A key of :data:`FUR_GROUPS`, e.g. ``"dark cats"``.
+    part : {"train", "test"}
+        Training or test part.
+
+    Returns
+    -------
+    list of LabelledImage
+        The group's images in the CSV's order.
+    """
+    if group not in FUR_GROUPS:
+        raise ValueError(f"unknown fur group {group!r}; choose one of {list(FUR_GROUPS)}")
+    split, animal, fur = FUR_GROUPS[group]
+    label = CLASSES.index(animal)
+    return [i for i in cats_dogs_split(root, fur_labels, split, part) if i.label == label]

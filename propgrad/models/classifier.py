@@ -119,7 +119,8 @@ class Classifier:
         fresh = create_classifier(**{**build, "pretrained": None, "checkpoint": None})
         _load_fitting(fresh.model, dict(state_dict), "the given weights", self.spec["arch"])
         fresh.name, fresh.class_names = self.name, self.class_names
-        fresh.spec = {**self.spec, **spec_updates}
+        # the weights' hash keeps the identity apart from this one's even without updates
+        fresh.spec = {**self.spec, "weights": model_identity(fresh.model), **spec_updates}
         return fresh.eval()
 
 
@@ -293,7 +294,8 @@ def _file_record(path: str | Path | None, what: str) -> dict[str, str] | None:
     return {"file": str(path.resolve()), "sha256": file_sha256(path)}
 
 
-def _unknown_arch(arch: str) -> ValueError:
+def unknown_arch(arch: str) -> ValueError:
+    """The error for an unknown architecture name, suggesting close timm names."""
     import timm
 
     names = list(timm.list_models()) + list(LOCAL_ARCHITECTURES)
@@ -322,19 +324,54 @@ def _build(
     import timm
 
     if arch not in timm.list_models():
-        raise _unknown_arch(arch)
+        raise unknown_arch(arch)
     options: dict[str, Any] = {"num_classes": int(num_classes), **kwargs}
     if pretrained is not None:
         options["pretrained"] = True
         options["pretrained_cfg_overlay"] = {"file": pretrained["file"]}
     try:
         model = timm.create_model(arch, **options)
-    except (RuntimeError, ValueError) as error:
+    except Exception as error:  # bad arguments (TypeError, ...), any error from a weights file
         what = f" from {pretrained['file']}" if pretrained else ""
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ValueError(f"cannot build {arch}{what}: {first}") from None
+    if pretrained is not None:
+        _check_backbone(model, pretrained["file"], arch)
     config = timm.data.resolve_model_data_config(model)
     return model, dict(config)
+
+
+def _check_backbone(model: Any, path: str, arch: str) -> None:
+    """Refuse a pretrained file whose weights (apart from the head) do not fit ``arch``.
+
+    timm loads pretrained weights leniently when it replaces the head, so a file
+    of another architecture would otherwise load partly and silently.
+    """
+    heads = model.pretrained_cfg.get("classifier") or ()
+    heads = (heads,) if isinstance(heads, str) else tuple(heads)
+
+    def is_head(key: str) -> bool:
+        return any(key == h or key.startswith(h + ".") for h in heads)
+
+    state = read_state_dict(path)
+    expected = {k: v for k, v in model.state_dict().items() if not is_head(k)}
+    given = {k: v for k, v in state.items() if not is_head(k)}
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    misfit = [
+        k for k in expected if k in given and tuple(given[k].shape) != tuple(expected[k].shape)
+    ]
+    # position embeddings are resampled by timm for other image sizes
+    misfit = [k for k in misfit if "pos_embed" not in k and "relative_position" not in k]
+    if missing or unexpected or misfit:
+        first = (
+            f"first missing key {missing[0]!r}"
+            if missing
+            else f"first unexpected key {unexpected[0]!r}"
+            if unexpected
+            else f"{misfit[0]!r} has another shape"
+        )
+        raise ValueError(f"pretrained weights {path} do not fit {arch}: {first}")
 
 
 def create_classifier(
@@ -429,6 +466,8 @@ def create_classifier(
             model, config = _build(arch, int(num_classes), pretrained_record, arch_kwargs)
     if checkpoint is not None:
         load_checkpoint(model, checkpoint, arch=arch)
+    if image_size is None and "img_size" in arch_kwargs:
+        image_size = arch_kwargs["img_size"]  # e.g. a ViT built for another input size
     size = image_size if image_size is not None else tuple(config["input_size"][-2:])
     norm = normalisation
     if norm is None:

@@ -208,7 +208,7 @@ class Preprocess:
             array = np.asarray(images)
             if array.ndim != 4 or array.shape[-1] != 3:
                 raise ValueError(f"images must be a batch (B, H, W, 3), got shape {array.shape}")
-            x = torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2)
+            x = torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2).contiguous()
         x = x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
         return self.normalise(self.resize(x))
 
@@ -218,7 +218,10 @@ class Preprocess:
 
         if tuple(x.shape[-2:]) == self.size:
             return x
-        mode = {"lanczos": "bicubic"}.get(self.interpolation, self.interpolation)
+        # "nearest-exact" samples pixel centres as PIL does ("nearest" is shifted by half a pixel)
+        mode = {"lanczos": "bicubic", "nearest": "nearest-exact"}.get(
+            self.interpolation, self.interpolation
+        )
         antialias = mode in ("bilinear", "bicubic")
         out = torch.nn.functional.interpolate(
             x, size=self.size, mode=mode, antialias=antialias, **_align(mode)

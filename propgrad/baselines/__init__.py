@@ -1,0 +1,61 @@
+"""Local attribution baselines and the "will this intervention flip the prediction?" task.
+
+The paper compares E[|∇X|] with six local attribution methods from captum
+(Table 2, appendix B.4) on one task: predict from a score whether an
+intervention flips the model's decision. One job per module:
+
+attributions
+    :data:`METHODS`, :data:`METHOD_LABELS` (the paper's column labels),
+    :func:`attribute` (captum maps for a :class:`~propgrad.models.Classifier`
+    or a module plus its :class:`~propgrad.models.Preprocess`) and
+    :func:`attribution_change` (mean squared change of a map under an
+    intervention), and :func:`plot_attributions` (both maps of a picture and
+    its intervened version in one figure).
+layers
+    :func:`gradcam_layer`: the feature map Guided Grad-CAM explains, per
+    architecture family (last conv on a spatial map for CNNs, the tokens
+    entering the last block for ViTs, the last stage for Swin), and the
+    :class:`GradCamView` wrapper that exposes a transformer's tokens as a map.
+superpixels
+    :func:`slic_superpixels`: SLIC segments of the un-normalised images, the
+    features of LIME and Kernel SHAP.
+fliptask
+    :func:`flip_task_scores` (flips, E[|∇X|] and attribution changes along
+    many sweeps, cached and resumable), :func:`best_threshold_accuracy` and
+    :func:`flip_prediction_task` (accuracy at the best threshold over
+    class-balanced resamples).
+
+Names are loaded lazily on first access (PEP 562): the statistics of the flip
+task work without torch, and importing this package imports nothing heavy.
+The figure itself is :func:`propgrad.plots.plot_attribution_pair`; the
+paper's Table 2 numbers are in :mod:`propgrad.paper.cats_vs_dogs` and
+:mod:`propgrad.paper.skin_lesions`.
+"""
+
+from __future__ import annotations
+
+from propgrad._lazy import lazy_exports
+
+_EXPORTS: dict[str, str] = {
+    "METHODS": "propgrad.baselines.attributions",
+    "METHOD_LABELS": "propgrad.baselines.attributions",
+    "attribute": "propgrad.baselines.attributions",
+    "attribution_change": "propgrad.baselines.attributions",
+    "plot_attributions": "propgrad.baselines.attributions",
+    "GradCamLayer": "propgrad.baselines.layers",
+    "GradCamView": "propgrad.baselines.layers",
+    "TokenMap": "propgrad.baselines.layers",
+    "gradcam_layer": "propgrad.baselines.layers",
+    "last_conv_layer": "propgrad.baselines.layers",
+    "slic_superpixels": "propgrad.baselines.superpixels",
+    "FlipTaskResult": "propgrad.baselines.fliptask",
+    "FlipTaskScores": "propgrad.baselines.fliptask",
+    "best_threshold_accuracy": "propgrad.baselines.fliptask",
+    "flip_prediction_task": "propgrad.baselines.fliptask",
+    "flip_task_scores": "propgrad.baselines.fliptask",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+__getattr__, __dir__ = lazy_exports("propgrad.baselines", globals(), _EXPORTS)

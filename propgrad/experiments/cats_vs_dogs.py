@@ -1,0 +1,124 @@
+"""The paper's Cats-vs-Dogs recipe on the real data (Sec. 4.1, appendix B.3).
+
+Images: the test parts of the two biased splits, grouped by animal and fur
+(:data:`propgrad.datasets.cats_dogs.FUR_GROUPS`), read with
+:func:`propgrad.datasets.cats_dogs.fur_group`. Fur edits: InstructPix2Pix with
+"change the fur color to bright white" for dark animals and "change the fur
+color to dark black" for light ones, image guidance 2.8, text guidance 1.05 to
+14.7 in steps of 0.15 (the paper edits with MGIE, whose backbone this is).
+Background: the designed Gaussian-kernel intervention with as many steps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from propgrad.datasets.cats_dogs import (
+    FUR_GROUPS,
+    SPLITS,
+    LabelledImage,
+    cats_dogs_split,
+    fur_group,
+)
+
+#: Edit instruction by the fur the animal has (appendix B.3).
+FUR_PROMPTS = {
+    "dark": "change the fur color to bright white",
+    "light": "change the fur color to dark black",
+}
+#: CFG image scale of the fur edits (appendix B.3).
+FUR_IMAGE_SCALE = 2.8
+
+
+def test_accuracy(
+    models: dict[str, Any], data_dir: str | Path, fur_labels: str | Path
+) -> dict[str, dict[str, float]]:
+    """Accuracy (in [0, 1]) of every model on the test part of every split (Table 5's layout).
+
+    Parameters
+    ----------
+    models : dict
+        Split -> classifier trained on it.
+    data_dir, fur_labels
+        The Kaggle folder and the fur-label CSV (see :mod:`propgrad.datasets.cats_dogs`).
+
+    Returns
+    -------
+    dict
+        Model -> test split -> accuracy.
+    """
+    from propgrad.train import evaluate_accuracy
+
+    test_sets = {t: cats_dogs_split(data_dir, fur_labels, t, "test") for t in SPLITS}
+    return {m: {t: evaluate_accuracy(c, test_sets[t]) for t in SPLITS} for m, c in models.items()}
+
+
+def group_sweeps(
+    data_dir: str | Path,
+    fur_labels: str | Path,
+    n_images: int | None = None,
+    *,
+    editor: str = "timbrooks/instruct-pix2pix",
+    text_scales: Any = None,
+    num_inference_steps: int = 20,
+    seed: int = 0,
+    cluster: Any = None,
+    progress: bool = True,
+) -> tuple[dict[str, list[Any]], dict[str, list[Any]], dict[str, list[LabelledImage]]]:
+    """Fur edits and background sweeps of the first ``n_images`` of every fur group.
+
+    Parameters
+    ----------
+    data_dir, fur_labels
+        The real data (see :mod:`propgrad.datasets.cats_dogs`).
+    n_images : int, optional
+        Images per group (all by default).
+    editor : str, optional
+        InstructPix2Pix weights: a hub id or a local folder with a saved
+        pipeline.
+    text_scales : array_like, optional
+        Text guidance scales (default: the paper's, 1.05 to 14.7 in steps of
+        0.15).
+    num_inference_steps, seed
+        Settings of every edit.
+    cluster : str or dask.distributed.Client, optional
+        Where to run the edits (see :func:`propgrad.tasks.run_tasks`).
+    progress : bool, optional
+        Progress bars on a terminal.
+
+    Returns
+    -------
+    fur, background : dict
+        Group -> list of :class:`~propgrad.sweep.Sweep`.
+    items : dict
+        Group -> the images used.
+    """
+    from PIL import Image
+
+    from propgrad.interventions.designed import background_sweep
+    from propgrad.interventions.instruct_pix2pix import edit_sweeps, paper_text_scales
+
+    scales = paper_text_scales() if text_scales is None else text_scales
+    items = {g: fur_group(data_dir, fur_labels, g)[:n_images] for g in FUR_GROUPS}
+    fur = {
+        g: edit_sweeps(
+            [i.path for i in items[g]],
+            FUR_PROMPTS[FUR_GROUPS[g][2]],
+            scales,
+            image_scale=FUR_IMAGE_SCALE,
+            editor=editor,
+            num_inference_steps=num_inference_steps,
+            seed=seed,
+            cluster=cluster,
+            progress=progress,
+        )
+        for g in FUR_GROUPS
+    }
+    background = {}
+    for g, group_items in items.items():
+        background[g] = []
+        for item in group_items:
+            with Image.open(item.path) as image:
+                background[g].append(background_sweep(image.convert("RGB"), n_steps=len(scales)))
+    return fur, background, items

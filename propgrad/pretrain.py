@@ -1,0 +1,92 @@
+"""Stand-in "ImageNet" weights: each backbone pre-trained once on a generic toy task.
+
+At the paper profile, pre-trained models start from real ImageNet weights in
+local files (``create_classifier(arch, n, pretrained="resnet18.safetensors")``).
+At the demo profile no such weights exist here, so :func:`pretrained_weights`
+trains the architecture once on the generic shape/colour/texture task of
+:mod:`propgrad.worlds.shapes` (144 classes, ImageNet normalisation), caches the
+result under the key of the full configuration, and returns a weights file
+that goes through exactly the same loading path: timm drops the 144-class head
+when a chapter builds the model with its own number of classes. Chapters that
+need pre-trained backbones (skin lesions, training dynamics) share the cache:
+the same architecture, arguments, image size and preset give the same file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from propgrad.cache import atomic_path
+
+
+def pretrained_weights(
+    arch: str,
+    image_size: int,
+    *,
+    preset: str | Mapping[str, Any] = "demo",
+    model_kwargs: Mapping[str, Any] | None = None,
+    progress: bool = True,
+    num_threads: int | None = None,
+) -> Path:
+    """Pre-train ``arch`` on the toy task (or find the cached result); return its weights file.
+
+    Parameters
+    ----------
+    arch : str
+        An architecture for :func:`propgrad.models.create_classifier` that
+        accepts ``pretrained=`` (timm models).
+    image_size : int
+        Input size used for pre-training (use the chapter's image size).
+    preset : str or mapping, optional
+        A key of :data:`propgrad.worlds.shapes.SHAPES_PRESETS` or a dict of the
+        same layout (``world``: ``n_per_class``, ``seed``; ``train``:
+        :class:`propgrad.train.TrainSettings` fields).
+    model_kwargs : mapping, optional
+        Architecture arguments (e.g. a small ``embed_dim`` for a ViT); the
+        chapter must build its model with the same ones.
+    progress : bool, optional
+        Progress bars on a terminal.
+    num_threads : int, optional
+        Torch CPU threads while training.
+
+    Returns
+    -------
+    Path
+        A ``.pth`` state dict with a 144-class head, for ``pretrained=``.
+    """
+    import torch
+
+    from propgrad.models.classifier import create_classifier
+    from propgrad.train import TrainSettings, fit
+    from propgrad.worlds.shapes import CLASS_NAMES, SHAPES_PRESETS, make_shapes
+
+    settings = SHAPES_PRESETS[preset] if isinstance(preset, str) else dict(preset)
+    world = dict(settings["world"])
+    classifier = create_classifier(
+        arch,
+        len(CLASS_NAMES),
+        image_size=image_size,
+        normalisation="imagenet",
+        class_names=CLASS_NAMES,
+        seed=int(settings["train"].get("seed", 0)),
+        **dict(model_kwargs or {}),
+    )
+    data_key = {"world": "shapes", "size": int(image_size), **world}
+    fit(
+        classifier,
+        lambda: make_shapes(world["n_per_class"], int(image_size), world["seed"]),
+        settings=TrainSettings(**settings["train"]),
+        data_key=data_key,
+        progress=progress,
+        num_threads=num_threads,
+    )
+    path = classifier.training.folder / "pretrained.pth"
+    if not path.is_file():
+        with atomic_path(path) as tmp:
+            torch.save(classifier.model.state_dict(), tmp)
+    return path
+
+
+__all__ = ["pretrained_weights"]
