@@ -397,6 +397,7 @@ def fit(
     settings: TrainSettings | None = None,
     data_key: Any = None,
     keep_checkpoints: bool = False,
+    train_only: str | None = None,
     cache: bool = True,
     cache_root: str | Path | None = None,
     progress: bool = True,
@@ -426,6 +427,10 @@ def fit(
     data_key : object, optional
         JSON-serialisable identity of the training data (e.g. a toy world's
         configuration) used in the cache key instead of hashing the data.
+    train_only : {None, "head"}, optional
+        ``"head"`` trains only the classifier head (a linear probe: the
+        backbone's weights and batch-norm statistics stay as they are);
+        part of the cache key.
     keep_checkpoints : bool, optional
         Keep the weights before training and after every epoch.
     cache : bool, optional
@@ -463,6 +468,8 @@ def fit(
         if unknown:
             raise ValueError(f"unknown training settings: {sorted(unknown)}")
         settings = TrainSettings(**{**settings.to_dict(), **setting_overrides})
+    if train_only not in (None, "head"):
+        raise ValueError(f"train_only must be None or 'head', got {train_only!r}")
     if callable(train) and data_key is None:
         raise ValueError("a callable `train` needs a data_key (what identifies the data)")
     pre = classifier.preprocess
@@ -478,6 +485,7 @@ def fit(
         "train": settings.to_dict(),
         "data": data_key if data_key is not None else train_images.digest(),
         "keep_checkpoints": bool(keep_checkpoints),
+        "train_only": train_only,
     }
     key = config_key(config)
     folder = cache_dir("models", key, root=cache_root)
@@ -528,8 +536,12 @@ def fit(
     if cache:
         folder.mkdir(parents=True, exist_ok=True)
         write_json_atomic(folder / "config.json", config)
+    head = _head(model) if train_only == "head" else None
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=settings.lr, betas=settings.betas, weight_decay=settings.weight_decay
+        (head or model).parameters(),
+        lr=settings.lr,
+        betas=settings.betas,
+        weight_decay=settings.weight_decay,
     )
     start, history = 0, []
     resume_path = folder / "resume.pt"
@@ -554,7 +566,9 @@ def fit(
             )
         augment = make_augment(settings.augment)
         for epoch in epochs:
-            record = _train_epoch(model, optimizer, train_images, pre, augment, settings, epoch)
+            record = _train_epoch(
+                model, optimizer, train_images, pre, augment, settings, epoch, head
+            )
             history.append(record)
             if progress:
                 epochs.set_postfix(loss=f"{record['loss']:.3f}", acc=f"{record['train_acc']:.3f}")
@@ -588,6 +602,19 @@ def fit(
     return finish(history, accuracies, False)
 
 
+def _head(model: Any) -> Any:
+    """The classifier head of a timm model (``get_classifier``), else the last ``Linear``."""
+    import torch
+
+    head = model.get_classifier() if hasattr(model, "get_classifier") else None
+    if not isinstance(head, torch.nn.Module) or not list(head.parameters()):
+        linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+        if not linears:
+            raise ValueError(f"cannot find the classifier head of {type(model).__name__}")
+        head = linears[-1]
+    return head
+
+
 def _identity_spec(classifier: Any) -> Any:
     from propgrad.models.classifier import _without_paths, model_identity
 
@@ -603,6 +630,7 @@ def _train_epoch(
     augment: Callable[[Any, Any], Any],
     settings: TrainSettings,
     epoch: int,
+    head: Any = None,
 ) -> dict[str, float]:
     import torch
 
@@ -613,7 +641,11 @@ def _train_epoch(
     n = len(images)
     order = torch.randperm(n, generator=gen)
     labels = torch.from_numpy(images.labels)
-    model.train()
+    if head is None:
+        model.train()
+    else:  # linear probe: the backbone stays in eval mode (frozen batch-norm statistics)
+        model.eval()
+        head.train()
     total_loss, correct = 0.0, 0
     for i in range(0, n, settings.batch_size):
         idx = order[i : i + settings.batch_size]

@@ -619,3 +619,17 @@ def test_convmixer_loads_authors_checkpoint_strictly():
         out = model(torch.zeros(1, 3, 128, 128))
         torch.testing.assert_close(clf(torch.zeros(1, 3, 128, 128)), out)
     assert out.shape == (1, 2) and torch.isfinite(out).all()
+
+
+def test_train_only_head_leaves_the_backbone_alone(cache):
+    x, y = _easy_data(64)
+    clf = _classifier()
+    before = {k: v.clone() for k, v in clf.model.state_dict().items()}
+    fit(clf, (x, y), train_only="head", epochs=2, progress=False, **FAST)
+    head = train_mod._head(clf.model)
+    head_keys = {f"{n}" for n, _ in head.named_parameters()}
+    changed = [k for k, v in clf.model.state_dict().items() if not torch.equal(v, before[k])]
+    assert changed and all(any(k.endswith(h) for h in head_keys) for k in changed)
+    assert clf.training.config["train_only"] == "head"
+    with pytest.raises(ValueError, match="train_only"):
+        fit(_classifier(), (x, y), train_only="all", epochs=1, progress=False)
