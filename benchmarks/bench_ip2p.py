@@ -9,25 +9,36 @@ CPU, tiny random-weight model (default; well under a minute)::
 
     python benchmarks/bench_ip2p.py                     # 64 px, 10 steps, 16 scales
 
-GPU, the real SD-1.5 InstructPix2Pix architecture in float16::
+GPU, the real SD-1.5 InstructPix2Pix architecture in float16 (results also
+written as JSON, and the cached sweep timed as well)::
 
-    python benchmarks/bench_ip2p.py --device cuda --real-arch
+    python benchmarks/bench_ip2p.py --device cuda --real-architecture \
+        --cached-sweep --out ip2p-bench.json
 
-``--real-arch`` loads ``--model-id`` (default ``timbrooks/instruct-pix2pix``,
-or a local folder) from local files only when it is available; otherwise it
+``--real-architecture`` (alias ``--real-arch``) loads ``--model-id`` (default
+``timbrooks/instruct-pix2pix``, or a local folder) from local files only when
+it is available; otherwise it
 builds the same architecture from configs with random weights (UNet with 8
 input channels, blocks 320/640/1280/1280 and cross-attention width 768; the
 CLIP ViT-L/14 text encoder; the SD VAE; Euler ancestral scheduler), which has
 the same cost. It then sweeps 100 scales at 512 px with 20 steps. Target: the
 100 frames in at most 60 s on one H100. Timing 100 separate pipeline calls
-takes a while, so ``--per-call-scales`` (default 10 with ``--real-arch``)
+takes a while, so ``--per-call-scales`` (default 10 with ``--real-architecture``)
 times the per-call baseline on the first N scales and reports its fps.
+
+``--cached-sweep`` also times :func:`instruct_pix2pix_sweep` (the batched
+loop plus writing every frame to a fresh, temporary frame cache) and a rerun
+that reads every frame from that cache. ``--device auto`` picks CUDA when
+available.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import tempfile
 import time
+from pathlib import Path
 
 import diffusers
 import numpy as np
@@ -36,9 +47,13 @@ from PIL import Image
 
 from propgrad.interventions.instruct_pix2pix import (
     instruct_pix2pix_frames,
+    instruct_pix2pix_sweep,
     load_instruct_pix2pix,
 )
-from propgrad.interventions.tiny_models import _char_clip_tokenizer, tiny_instruct_pix2pix
+from propgrad.interventions.instruct_pix2pix.tiny import (
+    _char_clip_tokenizer,
+    tiny_instruct_pix2pix,
+)
 
 INSTRUCTION = "change the fur color to black"
 
@@ -126,8 +141,14 @@ def _sync(device: torch.device) -> None:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--real-arch", action="store_true", help="SD-1.5 InstructPix2Pix, 512 px")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    parser.add_argument(
+        "--real-architecture",
+        "--real-arch",
+        dest="real_arch",
+        action="store_true",
+        help="SD-1.5 InstructPix2Pix architecture (pretrained if local, else random), 512 px",
+    )
     parser.add_argument("--model-id", default="timbrooks/instruct-pix2pix")
     parser.add_argument("--size", type=int, default=None, help="image side (64; 512 real-arch)")
     parser.add_argument("--steps", type=int, default=None, help="denoising steps (10; 20)")
@@ -138,7 +159,17 @@ def main(argv: list[str] | None = None) -> dict:
         "--per-call-scales", type=int, default=None, help="time per-call on first N (all; 10)"
     )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument(
+        "--cached-sweep", action="store_true", help="also time the cached sweep and a rerun"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args(argv)
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: CUDA is not available (torch {torch.__version__})")
+    if args.real_arch and not args.device.startswith("cuda"):
+        print("note: --real-architecture on a CPU takes tens of minutes; use --device cuda")
     diffusers.utils.logging.set_verbosity_error()
 
     real = args.real_arch
@@ -228,8 +259,35 @@ def main(argv: list[str] | None = None) -> dict:
         "speedup_cpu_time": round((cpu_single / per_call_n) / (cpu_batched / n_scales), 2),
         "max_abs_diff": diff,
     }
+    if args.cached_sweep:
+        with tempfile.TemporaryDirectory(prefix="bench_ip2p_cache_") as root:
+            kwargs = dict(
+                pipeline=pipe, num_inference_steps=steps, batch_size=batch_size,
+                cache_root=root, progress=False,
+            )  # fmt: skip
+            start = time.perf_counter()
+            fresh = instruct_pix2pix_sweep(image, INSTRUCTION, scales, args.image_scale, **kwargs)
+            _sync(device)
+            t_fresh = time.perf_counter() - start
+            start = time.perf_counter()
+            cached = instruct_pix2pix_sweep(image, INSTRUCTION, scales, args.image_scale, **kwargs)
+            t_cached = time.perf_counter() - start
+        assert cached.metadata["frames_from_cache"] == n_scales
+        rounded = np.round(batched * 255).astype(np.uint8)
+        result.update(
+            cached_sweep_seconds=round(t_fresh, 3),
+            cached_sweep_fps=round(n_scales / t_fresh, 3),
+            cache_rerun_seconds=round(t_cached, 3),
+            cached_sweep_max_abs_diff_uint8=int(
+                np.abs(fresh.to_array().astype(int) - rounded).max()
+            ),
+        )
     for key, value in result.items():
-        print(f"{key:>17}: {value}")
+        print(f"{key:>31}: {value}")
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2))
+        print(f"wrote {args.out}")
     if real and device.type == "cuda":
         verdict = "meets" if t_batched <= 60 else "misses"
         print(f"target 100 frames x 20 steps <= 60 s: {verdict} ({t_batched:.1f} s)")

@@ -1,22 +1,20 @@
-"""Run the Cats-vs-Dogs chapter at the smoke profile and check what it records."""
+"""Run the Cats-vs-Dogs chapter (smoke and paper profiles) and check what it records."""
 
 from __future__ import annotations
 
+import csv
+
+import numpy as np
 import pytest
 from conftest import requires_assets, run_notebook
+from PIL import Image
+
+from propgrad.paper import cats_vs_dogs as paper
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("notebooks"), requires_assets]
 
-MODELS = ("unbiased", "dark-cats-bias", "dark-dogs-bias")
-COLUMNS = (
-    "ours",
-    "guided_gradcam",
-    "integrated_gradients",
-    "occlusion",
-    "lime",
-    "kernel_shap",
-    "deeplift",
-)
+SPLITS = ("unbiased", "dark-cats", "dark-dogs")
+TABLE6_ROWS = [f"{g} / {m}" for g in ("Light Dogs", "Dark Cats") for m in paper.TABLE6_MODELS.values()]
 
 
 @pytest.fixture(scope="module")
@@ -29,33 +27,115 @@ def test_profile_recorded(cvd):
 
 
 def test_real_fur_sweep_orders_the_models_like_the_authors(cvd):
-    g = {m: cvd[f"real_fur_{m}_gradient"] for m in MODELS}
-    assert g["dark-cats-bias"] > g["unbiased"] > g["dark-dogs-bias"] > 0
-    assert [cvd[f"real_fur_{m}_flips"] for m in MODELS] == [0, 1, 0]
-    assert all(cvd[f"real_fur_{m}_p"] < 0.01 for m in MODELS)
+    ours = cvd["authors_sweep"]
+    assert set(ours) == set(SPLITS)
+    e = {m: ours[m]["E[|∇X|]"] for m in SPLITS}
+    assert e["dark-cats"] > e["unbiased"] > e["dark-dogs"] > 0
+    authors = paper.AUTHORS_DOG_SWEEP
+    assert sorted(SPLITS, key=e.get) == sorted(SPLITS, key=lambda m: authors[m]["E[|∇X|]"])
+    assert [ours[m]["flips"] for m in SPLITS] == [authors[m]["flips"] for m in SPLITS] == [0, 1, 0]
+    assert all(ours[m]["p"] < 0.01 for m in SPLITS)
 
 
-def test_real_background_sweep_recorded_for_every_model(cvd):
-    background = cvd["real_background"]
-    assert set(background) == {f"dog_002/{m}" for m in MODELS}
-    assert all(v >= 0 for v in background.values())
-    # the biased model reacts more to the fur edit than to the background
-    assert cvd["real_table1_dark-cats-bias_ratio"] > 1
+def test_table1_has_the_papers_labels_and_the_real_pattern(cvd):
+    table1 = cvd["table1"]
+    assert list(table1) == list(paper.TABLE1)
+    for row in table1.values():
+        assert set(row) == {f"{p}{s}" for p in ("Fur Color", "Background") for s in ("", " S", " F")}
+    # the dark dog flips only for the model that learned "dark fur means cat"
+    assert [table1[r]["Fur Color F"] for r in table1] == [False, True, False]
+    assert all(table1[r]["Fur Color S"] for r in table1)
+    # for the biased model fur matters more than the background (the paper: 10x and more)
+    assert table1["Dark Cats"]["Fur Color"] > 2 * table1["Dark Cats"]["Background"]
 
 
-def test_toy_world_results_are_complete(cvd):
-    for m in MODELS:
-        for split in ("unbiased", "dark-cats", "dark-dogs"):
-            assert 0.0 <= cvd[f"toy_accuracy_{m}_{split}"] <= 1.0
-        assert cvd[f"toy_fur_{m}"] >= 0 and cvd[f"toy_background_{m}"] >= 0
-        for prop in ("fur", "background"):
-            for group in ("light_dogs", "dark_cats"):
-                assert cvd[f"toy_ten_{prop}_{group}_{m}"] >= 0
-    assert isinstance(cvd["toy_fur_ranking_matches_bias"], bool)
+def test_table5_table6_table7_layout(cvd):
+    table5 = cvd["table5"]
+    assert list(table5) == list(paper.TABLE5)
+    assert all(list(row) == list(paper.TABLE5["Unbiased"]) for row in table5.values())
+    assert all(0.0 <= v <= 100.0 for row in table5.values() for v in row.values())
+    for name in ("table6", "table7"):
+        table = cvd[name]
+        assert list(table) == TABLE6_ROWS == list(getattr(paper, name.upper()))
+        for row in table.values():
+            assert set(row) == {"E[|∇X|]", "p<0.01", "Pred. Flips"}
+            assert row["E[|∇X|]"] >= 0 and isinstance(row["p<0.01"], bool)
+            assert row["Pred. Flips"] >= 0
 
 
-def test_flip_task_table_has_all_seven_columns(cvd):
-    for m in MODELS:
-        for column in COLUMNS:
-            assert 0.0 <= cvd[f"flip_task_{m}_{column}"] <= 1.0
-        assert 0.0 <= cvd[f"flip_task_{m}_flipped_fraction"] <= 1.0
+def test_all_images_table_and_the_ranking_claim(cvd):
+    table = cvd["all_images"]
+    assert list(table) == ["unbiased", "dark cats", "dark dogs"]
+    fur = {m: table[m]["fur / E[|∇X|]"] for m in table}
+    background = {m: table[m]["background / E[|∇X|]"] for m in table}
+    for m in table:
+        assert table[m]["fur / background"] == pytest.approx(fur[m] / background[m])
+        for column in ("fur / S", "fur / F", "background / S", "background / F"):
+            assert 0.0 <= table[m][column] <= 1.0
+    claim = fur["dark cats"] > fur["unbiased"] and fur["dark dogs"] > fur["unbiased"]
+    assert cvd["fur_ranking_matches_bias"] is claim
+
+
+def test_flip_task_table2_layout(cvd):
+    for name in ("table2", "table2_std"):
+        table = cvd[name]
+        assert list(table) == list(paper.TABLE2)
+        assert all(list(row) == list(paper.TABLE2_COLUMNS) for row in table.values())
+    assert all(0.0 <= v <= 100.0 for row in cvd["table2"].values() for v in row.values())
+    assert all(v >= 0.0 for row in cvd["table2_std"].values() for v in row.values())
+    assert set(cvd["flipped_fraction"]) == set(SPLITS)
+
+
+# ---------------------------------------------------------------------------
+# the paper branch on fixture data in the real layout
+
+
+def _kaggle_fixture(root, n_per_group=3):
+    """A tiny Kaggle Dogs-vs-Cats folder and fur CSV: dark/light cats and dogs, train and test."""
+    rng = np.random.default_rng(0)
+    (root / "train").mkdir(parents=True)
+    rows, index = [], 0
+    for part in ("train", "test"):
+        for animal in ("cat", "dog"):
+            for fur in ("dark", "light"):
+                for _ in range(n_per_group):
+                    level = 40 if fur == "dark" else 210
+                    image = np.clip(rng.normal(level, 25, (40, 48, 3)), 0, 255).astype(np.uint8)
+                    name = f"{animal}.{index}.jpg"
+                    Image.fromarray(image).save(root / "train" / name)
+                    rows.append({"file": name, "split": part, "fur": fur})
+                    index += 1
+    with (root / "fur.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["file", "split", "fur"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return root, root / "fur.csv"
+
+
+def test_paper_branch_runs_on_fixture_data(tmp_path):
+    pytest.importorskip("diffusers")
+    import warnings
+
+    from propgrad.interventions.tiny_models import tiny_instruct_pix2pix
+
+    data_dir, fur_labels = _kaggle_fixture(tmp_path / "dogs-vs-cats")
+    editor = tmp_path / "tiny-ip2p"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tiny_instruct_pix2pix(size=32, scheduler="ddim").save_pretrained(editor)
+    r = run_notebook(
+        "cats_vs_dogs", tmp_path, profile="paper", data_dir=str(data_dir),
+        fur_labels=str(fur_labels), editor=str(editor), edit_steps=2,
+        edit_scales=[1.5, 3.0, 6.0, 9.0], n_permutations=50, real_sweep_stride=20,
+        n_curve_images=3, n_table_images=2, baseline_pool_per_class=4, baseline_n_per_class=2,
+        baseline_resamples=2, panel_methods=["deeplift"],
+    )  # fmt: skip
+    assert r["profile"] == "paper"
+    assert list(r["table5"]) == list(paper.TABLE5)
+    assert all(list(row) == list(paper.TABLE5["Unbiased"]) for row in r["table5"].values())
+    assert all(0.0 <= v <= 100.0 for row in r["table5"].values() for v in row.values())
+    for name in ("table6", "table7"):
+        assert list(r[name]) == TABLE6_ROWS
+    assert list(r["table2"]) == list(paper.TABLE2)
+    assert list(r["table2"]["Unbiased"]) == list(paper.TABLE2_COLUMNS)
+    assert list(r["table1"]) == list(paper.TABLE1)
