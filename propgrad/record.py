@@ -41,6 +41,8 @@ class Results:
     ----------
     path : str or Path, optional
         Where to write the JSON file. ``None`` keeps the results in memory only.
+    **values
+        Values to record at once (e.g. ``profile="demo"``).
 
     Examples
     --------
@@ -50,9 +52,11 @@ class Results:
     0.1
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, **values: Any) -> None:
         self.path = Path(path) if path else None
         self.values: dict[str, Any] = {}
+        if values:
+            self.add(**values)
 
     def add(self, **values: Any) -> None:
         """Record values (numpy types are converted) and write the file."""
@@ -93,7 +97,9 @@ class Results:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.values, indent=2, sort_keys=True))
+        # top-level keys sorted (stable diffs); tables keep their row and column order
+        ordered = {key: self.values[key] for key in sorted(self.values)}
+        tmp.write_text(json.dumps(ordered, indent=2))
         tmp.replace(self.path)
 
     @staticmethod

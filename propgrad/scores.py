@@ -181,6 +181,23 @@ class MeanBehaviour:
         """Mean number of flips per sweep."""
         return float(self.per_sweep["flips"].mean())
 
+    def row(self, names: Sequence[str] = ("E[|∇X|]", "p<0.01", "Pred. Flips")) -> dict[str, Any]:
+        """The paper's three numbers of a mean behaviour, under the given column names.
+
+        Parameters
+        ----------
+        names : (str, str, str), optional
+            Labels for E[|∇X|] of the mean curve, its significance and the
+            prediction flips of the mean outputs (default: Tables 6 and 7's).
+
+        Returns
+        -------
+        dict
+            ``{names[0]: gradient, names[1]: significant, names[2]: flips}``.
+        """
+        gradient, significant, flips = names
+        return {gradient: self.gradient, significant: self.significant, flips: self.flips}
+
     def summary(self) -> dict[str, Any]:
         """The scalar numbers as a dict (one row of :func:`behaviour_table`)."""
         return {

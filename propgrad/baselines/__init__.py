@@ -23,7 +23,8 @@ fliptask
     :func:`flip_task_scores` (flips, E[|∇X|] and attribution changes along
     many sweeps, cached and resumable), :func:`best_threshold_accuracy` and
     :func:`flip_prediction_task` (accuracy at the best threshold over
-    class-balanced resamples).
+    class-balanced resamples), :func:`flip_task` (both in one call) and
+    :func:`flip_task_table` (Table 2's layout in percent).
 
 Names are loaded lazily on first access (PEP 562): the statistics of the flip
 task work without torch, and importing this package imports nothing heavy.
@@ -53,6 +54,9 @@ _EXPORTS: dict[str, str] = {
     "best_threshold_accuracy": "propgrad.baselines.fliptask",
     "flip_prediction_task": "propgrad.baselines.fliptask",
     "flip_task_scores": "propgrad.baselines.fliptask",
+    "FlipTask": "propgrad.baselines.fliptask",
+    "flip_task": "propgrad.baselines.fliptask",
+    "flip_task_table": "propgrad.baselines.fliptask",
 }
 
 __all__ = sorted(_EXPORTS)

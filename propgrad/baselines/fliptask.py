@@ -508,3 +508,109 @@ def flip_task_scores(
             for path in part_files:
                 path.unlink(missing_ok=True)
     return FlipTaskScores(scores=scores, flips=flips, outputs=outputs)
+
+
+@dataclass(frozen=True)
+class FlipTask:
+    """The flip-prediction task for one model: its scores and the accuracies per method.
+
+    Attributes
+    ----------
+    scores : FlipTaskScores
+        Flips, E[|∇X|] and attribution changes of every sweep.
+    results : dict of str to FlipTaskResult
+        Method -> best-threshold accuracy over the resamples (fractions).
+    """
+
+    scores: FlipTaskScores
+    results: dict[str, FlipTaskResult]
+
+    @property
+    def flipped_fraction(self) -> float:
+        """Share of the sweeps whose prediction flips."""
+        return float(self.scores.flipped.mean())
+
+
+def flip_task(
+    model: Any,
+    sweeps: Any,
+    labels: Any = None,
+    *,
+    target: int = 0,
+    methods: Sequence[str] | None = None,
+    n_samples: int | None = None,
+    n_per_class: int = 150,
+    n_resamples: int = 10,
+    replace: bool = False,
+    seed: int = 0,
+    progress: bool = False,
+    **options: Any,
+) -> FlipTask:
+    """Score the sweeps and evaluate every score at predicting flips, in one call.
+
+    :func:`flip_task_scores` followed by :func:`flip_prediction_task` with the
+    same seed.
+
+    Parameters
+    ----------
+    model, sweeps, target, methods, n_samples, seed, progress
+        As for :func:`flip_task_scores`.
+    labels, n_per_class, n_resamples, replace
+        As for :func:`flip_prediction_task` (``labels``: class of each image
+        for class-balanced resamples, ``None`` for one class).
+    **options
+        More arguments of :func:`flip_task_scores` (``preprocess``,
+        ``batch_size``, ``cache``, ...).
+
+    Returns
+    -------
+    FlipTask
+    """
+    scores = flip_task_scores(
+        model,
+        sweeps,
+        target=target,
+        methods=methods,
+        n_samples=n_samples,
+        seed=seed,
+        progress=progress,
+        **options,
+    )
+    results = flip_prediction_task(
+        scores.scores,
+        scores.flipped,
+        labels,
+        n_per_class=n_per_class,
+        n_resamples=n_resamples,
+        seed=seed,
+        replace=replace,
+    )
+    return FlipTask(scores, results)
+
+
+def flip_task_table(
+    tasks: Mapping[str, FlipTask | Mapping[str, FlipTaskResult]],
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Table 2's layout: accuracy (%) per row and method, as means and standard deviations.
+
+    Parameters
+    ----------
+    tasks : mapping
+        Row label (e.g. the paper's model name) -> :class:`FlipTask` or its
+        ``results``.
+
+    Returns
+    -------
+    means, stds : dict
+        Row -> method label (the paper's column labels,
+        :data:`~propgrad.baselines.attributions.METHOD_LABELS`) -> percent.
+    """
+    from propgrad.baselines.attributions import METHOD_LABELS
+
+    means: dict[str, dict[str, float]] = {}
+    stds: dict[str, dict[str, float]] = {}
+    for row, task in tasks.items():
+        results = task.results if isinstance(task, FlipTask) else task
+        means[row] = {METHOD_LABELS.get(k, k): 100.0 * r.mean for k, r in results.items()}
+        stds[row] = {METHOD_LABELS.get(k, k): 100.0 * r.std for k, r in results.items()}
+    return means, stds

@@ -122,3 +122,24 @@ def group_sweeps(
             with Image.open(item.path) as image:
                 background[g].append(background_sweep(image.convert("RGB"), n_steps=len(scales)))
     return fur, background, items
+
+
+def flip_task_pool(
+    fur: dict[str, list[Any]], items: dict[str, list[LabelledImage]], n_per_class: int
+) -> tuple[list[Any], Any]:
+    """Sweeps and class labels for the flip-prediction task from the groups' fur edits.
+
+    Half of each class is dark and half light: the first ``n_per_class // 2``
+    edited images of every group.
+
+    Returns
+    -------
+    sweeps : list of Sweep
+    labels : ndarray of int
+    """
+    import numpy as np
+
+    half = n_per_class // 2
+    sweeps = [s for g in FUR_GROUPS for s in fur[g][:half]]
+    labels = np.array([i.label for g in FUR_GROUPS for i in items[g][:half]])
+    return sweeps, labels
