@@ -10,11 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-XFAIL = {
-    # The lead is rewriting this notebook; its parameters cell has a comment with
-    # a second "=" ("(1 = all 100)"), so papermill skips `real_sweep_stride`.
-    "cats_vs_dogs.md": "papermill cannot parse a line of the parameters cell (lead to fix)",
-}
+# Pages whose parameters cell is known not to parse yet (none).
+XFAIL: dict[str, str] = {}
 
 
 def _has_parameters_cell(md: Path) -> bool:
