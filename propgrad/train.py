@@ -556,6 +556,14 @@ def fit(
     previous_threads = torch.get_num_threads()
     if num_threads is not None:
         torch.set_num_threads(int(num_threads))
+    # a linear probe needs no gradients of the backbone: freeze it while training
+    # (same result, a fraction of the backward pass), restore it afterwards
+    frozen = []
+    if head is not None:
+        trained = {id(p) for p in head.parameters()}
+        frozen = [p for p in model.parameters() if id(p) not in trained and p.requires_grad]
+        for p in frozen:
+            p.requires_grad_(False)
     try:
         epochs: Any = range(start, settings.epochs)
         if progress:
@@ -588,6 +596,8 @@ def fit(
         accuracies, digests = evaluate({})
     finally:
         torch.set_num_threads(previous_threads)
+        for p in frozen:
+            p.requires_grad_(True)
     if cache:
         _save(
             {
