@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "MeanBehaviour": "propgrad.scores",
     "sweep_scores": "propgrad.scores",
     "behaviour_table": "propgrad.scores",
+    "sweep_viewer": "propgrad.viewer",
     # reports: one sweep in one call; tables beside the paper's
     "explain": "propgrad.explain",
     "ExplainReport": "propgrad.explain",
