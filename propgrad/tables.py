@@ -128,6 +128,7 @@ def beside_paper(
     ours_label: str = "ours",
     paper_label: str = "paper",
     row_name: str | None = None,
+    stack: str = "columns",
 ) -> Any:
     """Our table and the paper's side by side, each paper column split into ours | paper.
 
@@ -149,13 +150,21 @@ def beside_paper(
         Sub-column labels.
     row_name : str, optional
         Name shown above the row labels.
+    stack : {"columns", "rows"}, optional
+        ``"columns"`` (default): every column splits into ours | paper (a
+        column the paper does not report keeps ours only). ``"rows"``: every
+        row splits into an ours row and a paper row, for wide tables such as
+        Table 2.
 
     Returns
     -------
     pandas.io.formats.style.Styler
         Displayed by Jupyter and the book; ``.data`` holds the combined
-        DataFrame with (column, source) MultiIndex columns.
+        DataFrame with (column, source) MultiIndex columns, or (row, source)
+        MultiIndex rows for ``stack="rows"``.
     """
+    if stack not in ("columns", "rows"):
+        raise ValueError(f"stack must be 'columns' or 'rows', got {stack!r}")
     import pandas as pd
 
     ours_frame, paper_frame = as_frame(ours), as_frame(paper)
@@ -165,18 +174,39 @@ def beside_paper(
     ours_cols, paper_cols = ({_label(c): c for c in f.columns} for f in (ours_frame, paper_frame))
     rows = list(ours_rows) + [r for r in paper_rows if r not in ours_rows]
     columns = list(ours_cols) + [c for c in paper_cols if c not in ours_cols]
+    sides = (
+        (ours_label, ours_frame, ours_rows, ours_cols),
+        (paper_label, paper_frame, paper_rows, paper_cols),
+    )
+
+    def cell(side: tuple, row: str, column: str) -> Any:
+        _, frame, row_of, column_of = side
+        if column in column_of and row in row_of:
+            return frame.at[row_of[row], column_of[column]]
+        return None
+
+    def spec_of(column: str) -> Any:
+        if isinstance(formats, str) or formats is None:
+            return formats
+        key = ours_cols.get(column, paper_cols.get(column))
+        return formats.get(key, formats.get(column))
+
+    if stack == "rows":
+        index = [(r, side[0]) for r in rows for side in sides]
+        data = {c: [cell(side, r, c) for r in rows for side in sides] for c in columns}
+        combined = pd.DataFrame(data, index=pd.MultiIndex.from_tuples(index), dtype=object)
+        if row_name:
+            combined.index.names = [row_name, ""]
+        styler = combined.style
+        for column in columns:
+            styler = styler.format(_formatter(spec_of(column)), subset=[column])
+        return _finish(styler, caption)
     data = {}
     for column in columns:
-        for label, frame, row_of, column_of in (
-            (ours_label, ours_frame, ours_rows, ours_cols),
-            (paper_label, paper_frame, paper_rows, paper_cols),
-        ):
-            data[column, label] = [
-                frame.at[row_of[r], column_of[column]]
-                if column in column_of and r in row_of
-                else None
-                for r in rows
-            ]
+        for side in sides:
+            if side is sides[1] and column not in paper_cols:
+                continue  # the paper does not report this column: ours only
+            data[column, side[0]] = [cell(side, r, column) for r in rows]
     # object columns keep the values as given (a missing cell would turn ints into floats)
     combined = pd.DataFrame(data, index=rows, dtype=object)
     combined.columns = pd.MultiIndex.from_tuples(combined.columns)
@@ -184,16 +214,22 @@ def beside_paper(
         combined.index.name = row_name
     styler = combined.style
     for column in columns:
-        key = ours_cols.get(column, paper_cols.get(column))
-        spec = formats if isinstance(formats, str) or formats is None else formats.get(key)
-        if not isinstance(formats, str) and formats is not None and spec is None:
-            spec = formats.get(column)
-        styler = styler.format(
-            _formatter(spec), subset=[(column, ours_label), (column, paper_label)]
-        )
-    if caption:
-        styler = styler.set_caption(caption)
-    return styler
+        subset = [key for key in combined.columns if key[0] == column]
+        styler = styler.format(_formatter(spec_of(column)), subset=subset)
+    return _finish(styler, caption)
+
+
+#: Cell spacing of every table (the book theme's defaults run numbers together).
+TABLE_STYLES = [
+    {"selector": "th, td", "props": "padding: 0.2em 0.7em; text-align: right;"},
+    {"selector": "th.row_heading", "props": "text-align: left;"},
+    {"selector": "caption", "props": "caption-side: top; padding-bottom: 0.5em;"},
+]
+
+
+def _finish(styler: Any, caption: str | None) -> Any:
+    styler = styler.set_table_styles(TABLE_STYLES, overwrite=False)
+    return styler.set_caption(caption) if caption else styler
 
 
 def styled(
@@ -222,9 +258,7 @@ def styled(
     for column in frame.columns:
         spec = formats if isinstance(formats, str) or formats is None else formats.get(column)
         styler = styler.format(_formatter(spec), subset=[column])
-    if caption:
-        styler = styler.set_caption(caption)
-    return styler
+    return _finish(styler, caption)
 
 
 def mean_std(mean: float, std: float, decimals: tuple[int, int] = (2, 1)) -> str:

@@ -100,11 +100,11 @@ PAPER = {
 def test_beside_paper_columns_and_rows():
     styler = beside_paper(OURS, PAPER, formats={"E": "{:.4f}", "Background": "{:.5f}"})
     data = styler.data
+    # a column the paper does not report ("S") keeps ours only
     assert list(data.columns) == [
         ("E", "ours"),
         ("E", "paper"),
         ("S", "ours"),
-        ("S", "paper"),
         ("Background", "ours"),
         ("Background", "paper"),
     ]
@@ -119,16 +119,16 @@ def test_beside_paper_formats_both_sides_and_marks_missing():
     styler = beside_paper(OURS, PAPER, formats={"E": "{:.4f}", "Background": "{:.5f}"})
     assert _row_labels(styler) == ["Unbiased", "Dark Cats", "Dark Dogs"]
     assert _cells(styler) == [
-        ["0.0123", "0.0099", "✓", MISSING, MISSING, "0.00060"],
-        ["0.0988", MISSING, "", MISSING, MISSING, MISSING],
-        [MISSING, "0.0110", MISSING, MISSING, MISSING, "0.00013"],
+        ["0.0123", "0.0099", "✓", MISSING, "0.00060"],
+        ["0.0988", MISSING, "", MISSING, MISSING],
+        [MISSING, "0.0110", MISSING, MISSING, "0.00013"],
     ]
     assert MISSING == "–"
 
 
 def test_beside_paper_single_format_and_callables():
     styler = beside_paper(OURS, PAPER, formats="{:.2f}")
-    assert _cells(styler)[0] == ["0.01", "0.01", "✓", MISSING, MISSING, "0.00"]
+    assert _cells(styler)[0] == ["0.01", "0.01", "✓", MISSING, "0.00"]
     styler = beside_paper(
         {"a": {"x": 12.5}}, {"a": {"x": 10.0}}, formats={"x": lambda v: f"{v:.0f} %"}
     )
@@ -137,7 +137,7 @@ def test_beside_paper_single_format_and_callables():
 
 def test_beside_paper_without_formats_shows_values():
     styler = beside_paper({"a": {"x": 0.5, "n": "text"}}, {"a": {"x": 0.25}})
-    assert _cells(styler) == [["0.5", "0.25", "text", MISSING]]
+    assert _cells(styler) == [["0.5", "0.25", "text"]]
 
 
 def test_beside_paper_keeps_integers_when_cells_are_missing():
@@ -146,9 +146,9 @@ def test_beside_paper_keeps_integers_when_cells_are_missing():
     paper = {"a": {"E": 0.1}, "c": {"E": 0.3}}
     styler = beside_paper(ours, paper, formats={"E": "{:.1f}", "Flips": "{:d}"})
     assert _cells(styler) == [
-        ["0.1", "0.1", "3", MISSING],
-        ["0.2", MISSING, "1", MISSING],
-        [MISSING, "0.3", MISSING, MISSING],
+        ["0.1", "0.1", "3"],
+        ["0.2", MISSING, "1"],
+        [MISSING, "0.3", MISSING],
     ]
     assert _cells(beside_paper(ours, paper))[0][2] == "3"
 
@@ -219,3 +219,30 @@ def test_mean_std():
     assert mean_std(86.134, 2.04) == "86.13 ± 2.0"
     assert mean_std(0.5, 0.25, decimals=(1, 2)) == "0.5 ± 0.25"
     assert mean_std(61.43, 3.349) == "61.43 ± 3.3"
+
+
+def test_beside_paper_stacked_rows_for_wide_tables():
+    ours = {"Unbiased": {"Ours": "96.8 ± 1.4", "LIME": "91.3 ± 3.0"}}
+    paper = {"Unbiased": {"Ours": "86.13 ± 2.0", "LIME": "84.70 ± 2.2"}, "Biased": {"Ours": "1"}}
+    styler = beside_paper(ours, paper, stack="rows", row_name="model")
+    data = styler.data
+    assert list(data.index) == [
+        ("Unbiased", "ours"),
+        ("Unbiased", "paper"),
+        ("Biased", "ours"),
+        ("Biased", "paper"),
+    ]
+    assert list(data.columns) == ["Ours", "LIME"]
+    assert _cells(styler) == [
+        ["96.8 ± 1.4", "91.3 ± 3.0"],
+        ["86.13 ± 2.0", "84.70 ± 2.2"],
+        [MISSING, MISSING],
+        ["1", MISSING],
+    ]
+    with pytest.raises(ValueError, match="stack"):
+        beside_paper(ours, paper, stack="diagonal")
+
+
+def test_tables_get_cell_padding():
+    assert "padding" in beside_paper(OURS, PAPER).to_html()
+    assert "padding" in styled(OURS).to_html()
