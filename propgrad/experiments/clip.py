@@ -419,6 +419,21 @@ def rotation_job(
     }
 
 
+def _clip_spec(weights: str | Path, model: str | Path, quick_gelu: bool) -> dict[str, Any]:
+    """The CLIP part of an embedding job: where the weights are, and their sha256."""
+    from propgrad.assets import file_sha256
+
+    weights = Path(weights).expanduser()
+    if not weights.is_file():
+        raise FileNotFoundError(f"CLIP weights file not found: {weights}")
+    return {
+        "weights": str(weights),
+        "sha256": file_sha256(weights),
+        "model": str(model),
+        "quick_gelu": bool(quick_gelu),
+    }
+
+
 def embed_sweeps(
     jobs: Mapping[str, Mapping[str, Any]],
     weights: str | Path,
@@ -450,18 +465,9 @@ def embed_sweeps(
     dict
         Name -> unit image embeddings (N, embed_dim).
     """
-    from propgrad.assets import file_sha256
     from propgrad.tasks import run_tasks
 
-    weights = Path(weights).expanduser()
-    if not weights.is_file():
-        raise FileNotFoundError(f"CLIP weights file not found: {weights}")
-    spec = {
-        "weights": str(weights),
-        "sha256": file_sha256(weights),
-        "model": str(model),
-        "quick_gelu": bool(quick_gelu),
-    }
+    spec = _clip_spec(weights, model, quick_gelu)
     names = list(jobs)
     results = run_tasks(
         embed_task,

@@ -125,7 +125,21 @@ _LOCK = threading.RLock()
 _STATE: dict[str, Any] = {}
 
 
+def _load_triton_first() -> None:
+    """Load triton's LLVM before Mesa's: importing it after an llvmpipe context segfaults.
+
+    triton (imported by torch's compiler stack, e.g. through torchvision, timm or
+    open_clip) bundles its own LLVM; loaded after Mesa's software rasteriser has
+    loaded the system's LLVM, it crashes the process. Loading it first is safe.
+    """
+    try:
+        import triton._C.libtriton  # noqa: F401
+    except Exception:  # noqa: BLE001 (absent or unusable: nothing to guard against)
+        pass
+
+
 def _create_context():
+    _load_triton_first()
     try:
         import moderngl
     except ImportError as exc:

@@ -27,6 +27,16 @@ _EXPORTS: dict[str, str] = {
     "cvd_preprocess": "propgrad.models.authors",
     "load_cvd_convmixer": "propgrad.models.authors",
     "load_cvd_image": "propgrad.models.authors",
+    "ClipModel": "propgrad.models.clip",
+    "ZeroShotCLIP": "propgrad.models.clip",
+    "DescriptorStats": "propgrad.models.clip",
+    "load_clip": "propgrad.models.clip",
+    "zero_shot_clip": "propgrad.models.clip",
+    "descriptor_stats": "propgrad.models.clip",
+    "ToyClip": "propgrad.models.toy_clip",
+    "ToyClipConfig": "propgrad.models.toy_clip",
+    "train_toy_clip": "propgrad.models.toy_clip",
+    "toy_zero_shot": "propgrad.models.toy_clip",
 }
 
 __all__ = sorted(_EXPORTS)
