@@ -54,6 +54,13 @@ _EXPORTS: dict[str, str] = {
     "instruct_pix2pix_grid": "propgrad.interventions.instruct_pix2pix",
     "paper_text_scales": "propgrad.interventions.instruct_pix2pix",
     "load_instruct_pix2pix": "propgrad.interventions.instruct_pix2pix",
+    "edit_sweeps": "propgrad.interventions.instruct_pix2pix",
+    "Editor": "propgrad.interventions.instruct_pix2pix",
+    "load_turntable": "propgrad.interventions.turntable",
+    # 3D objects rotated in front of a fixed camera
+    "Mesh": "propgrad.meshes",
+    "load_mesh": "propgrad.meshes",
+    "render_rotation": "propgrad.interventions.render3d",
     # models and the external files they come from
     "create_classifier": "propgrad.models.classifier",
     "Classifier": "propgrad.models.classifier",
