@@ -31,7 +31,7 @@ match and whose weights files it loads.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +95,7 @@ def young_data(
     n_test_per_class: int | None = None,
     seed: int = 0,
 ) -> tuple[list[Any], dict[str, list[Any]]]:
-    """Balanced young/not-young training and test sets: a data loader for :class:`~propgrad.dynamics.RunSpec`.
+    """Balanced young/not-young training and test sets (a loader for ``RunSpec.data``).
 
     Parameters
     ----------
@@ -179,9 +179,7 @@ def pick_local_faces(root: str | Path, partition: str = "test") -> tuple[str, st
     for name in _EXCLUDED:
         candidate &= ~has(name)
     dark = has("Black_Hair") | has("Brown_Hair")
-    plain = (
-        candidate & ~has("Heavy_Makeup") & ~has("Wearing_Lipstick") & has("No_Beard") & dark
-    )
+    plain = candidate & ~has("Heavy_Makeup") & ~has("Wearing_Lipstick") & has("No_Beard") & dark
     made_up = candidate & has("Heavy_Makeup") & has("Wearing_Lipstick")
     picks = []
     for what, mask in (("hair", plain), ("makeup", made_up)):
@@ -228,69 +226,6 @@ def imagenet_weights(folder: str | Path, arch: str) -> Path:
         f"no ImageNet weights for {arch} in {folder}; put one of {names} there "
         f"(e.g. timm.create_model({arch!r}, pretrained=True).state_dict() saved with torch.save)"
     )
-
-
-def run_specs(
-    models: Mapping[str, Mapping[str, Any]],
-    data: Mapping[str, Any],
-    *,
-    weights: Mapping[str, str | Path],
-    image_size: int = IMAGE_SIZE,
-    settings: Mapping[str, Any] | None = None,
-    inits: Sequence[str] = ("pretrained", "random"),
-    class_names: Sequence[str] = ("not young", "young"),
-    seed: int = 0,
-    num_threads: int | None = None,
-) -> list[Any]:
-    """The runs of the study: every model with every initialisation.
-
-    Parameters
-    ----------
-    models : mapping
-        Label -> ``{"arch": ..., "model_kwargs": {...}}`` (e.g.
-        :data:`PAPER_MODELS`).
-    data : mapping
-        The runs' data (e.g. :func:`data_spec`).
-    weights : mapping
-        Label -> pre-trained weights file, for the pre-trained runs.
-    image_size : int, optional
-        Input size (the paper: 224).
-    settings : mapping, optional
-        Training settings (default :data:`PAPER_TRAINING`).
-    inits : sequence of str, optional
-        Initialisations (default both).
-    class_names : sequence of str, optional
-        Output names; column 1 is "young".
-    seed, num_threads
-        As for :class:`~propgrad.dynamics.RunSpec`.
-
-    Returns
-    -------
-    list of RunSpec
-        Model by model, pre-trained before random.
-    """
-    from propgrad.dynamics import RunSpec
-
-    settings = dict(PAPER_TRAINING if settings is None else settings)
-    specs = []
-    for label, model in models.items():
-        for init in inits:
-            specs.append(
-                RunSpec(
-                    model=label,
-                    init=init,
-                    arch=str(model["arch"]),
-                    image_size=int(image_size),
-                    data=dict(data),
-                    settings=settings,
-                    weights=str(weights[label]) if init == "pretrained" else None,
-                    model_kwargs=dict(model.get("model_kwargs") or {}),
-                    class_names=tuple(class_names),
-                    seed=int(seed),
-                    num_threads=num_threads,
-                )
-            )
-    return specs
 
 
 def hair_sweeps(
@@ -364,6 +299,5 @@ __all__ = [
     "hair_text_scales",
     "imagenet_weights",
     "pick_local_faces",
-    "run_specs",
     "young_data",
 ]

@@ -59,7 +59,10 @@ label: a few young faces are grey (early greying), and older faces with
 makeup are often called young. :func:`label_correlations` measures these
 correlations on a sample (with the defaults, over a balanced sample, about
 -0.5 for greyness, -0.55 for wrinkles, +0.5 for makeup, +0.4 for hair length
-and -0.15 for glasses).
+and -0.15 for glasses). The presets (:data:`PORTRAITS_PRESETS`, used by the
+training-dynamics chapter) use :data:`DYNAMICS_WORLD` instead: earlier, more
+uniform greying, stronger makeup and roughly aligned faces (about -0.5 for
+greyness, +0.6 for makeup).
 
 Hence the two local examples of the paper's Fig. 23, picked by
 :func:`pick_local_examples`: for a plain young face (no makeup, no wrinkles)
@@ -130,22 +133,35 @@ WORLD_DEFAULTS: dict[str, float] = {
     "pixel_noise": 0.015,
 }
 
+#: The world of the training-dynamics chapter: hair greys earlier and more
+#: uniformly (so that at 32 x 32 pixels, where wrinkles are hard to see, grey
+#: hair is the clearest visible sign of age), makeup counts more, and faces are
+#: roughly aligned (as CelebA's aligned crops are).
+DYNAMICS_WORLD: dict[str, float] = {
+    **WORLD_DEFAULTS,
+    "makeup_effect": 12.0,
+    "grey_onset": 0.42,
+    "grey_onset_sd": 0.06,
+    "pose_jitter": 0.3,
+}
+
 #: World settings by size (image size, faces per class, seed and the
-#: correlation strengths). Model and training settings belong to the chapter.
+#: correlation strengths): the worlds of the training-dynamics chapter at its
+#: smoke and demo profiles. Model and training settings belong to the chapter.
 PORTRAITS_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {
         "size": 32,
-        "n_train_per_class": 150,
+        "n_train_per_class": 100,
         "n_test_per_class": 50,
         "seed": 0,
-        **WORLD_DEFAULTS,
+        **DYNAMICS_WORLD,
     },
     "demo": {
-        "size": 64,
-        "n_train_per_class": 1500,
+        "size": 32,
+        "n_train_per_class": 500,
         "n_test_per_class": 250,
         "seed": 0,
-        **WORLD_DEFAULTS,
+        **DYNAMICS_WORLD,
     },
 }
 
@@ -1183,3 +1199,28 @@ def pick_local_examples(
     scores = [params[i].makeup + params[i].wrinkles + params[i].hair_colour for i in others]
     hair = others[int(np.argmin(scores))]
     return LocalExamples(hair=hair, makeup=makeup)
+
+
+def young_data(
+    preset: str | dict[str, Any] = "demo",
+) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Training data and test set of a preset, as :func:`propgrad.train.fit` takes them.
+
+    The data loader of the training-dynamics runs
+    (``RunSpec(data={"loader": "propgrad.worlds.portraits:young_data",
+    "preset": ...})``, see :func:`propgrad.dynamics.load_data`).
+
+    Parameters
+    ----------
+    preset : str or dict, optional
+        As for :func:`make_split_from_preset`.
+
+    Returns
+    -------
+    train : (ndarray, ndarray)
+        uint8 images (N, H, W, 3) and labels (1 = young).
+    eval_sets : dict
+        ``{"test": (images, labels)}``.
+    """
+    split = make_split_from_preset(preset)
+    return (split.x_train, split.y_train), {"test": (split.x_test, split.y_test)}
