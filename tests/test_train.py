@@ -92,7 +92,7 @@ def _count_epochs(monkeypatch):
     original = train_mod._train_epoch
 
     def counting(*args, **kwargs):
-        calls.append(args[-1])  # the epoch index
+        calls.append(args[6])  # the epoch index
         return original(*args, **kwargs)
 
     monkeypatch.setattr(train_mod, "_train_epoch", counting)
@@ -303,7 +303,7 @@ def test_resume_after_a_kill(cache, tmp_path, monkeypatch):
     calls = []
 
     def killed_at_epoch_2(*args, **kwargs):
-        epoch = args[-1]
+        epoch = args[6]  # _train_epoch(model, optimizer, images, pre, augment, settings, epoch, head)
         calls.append(epoch)
         if epoch == 2 and calls.count(2) == 1:
             raise KeyboardInterrupt("simulated kill")
