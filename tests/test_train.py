@@ -303,7 +303,7 @@ def test_resume_after_a_kill(cache, tmp_path, monkeypatch):
     calls = []
 
     def killed_at_epoch_2(*args, **kwargs):
-        epoch = args[6]  # _train_epoch(model, optimizer, images, pre, augment, settings, epoch, head)
+        epoch = args[6]  # (model, optimizer, images, pre, augment, settings, epoch, head)
         calls.append(epoch)
         if epoch == 2 and calls.count(2) == 1:
             raise KeyboardInterrupt("simulated kill")
