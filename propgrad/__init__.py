@@ -30,8 +30,8 @@ _EXPORTS: dict[str, str] = {
     # the common sweep type and running a model over it
     "Sweep": "propgrad.sweep",
     "load_sweep": "propgrad.sweep",
-    "predict": "propgrad.predict",
-    "predict_sweeps": "propgrad.predict",
+    "predict": "propgrad.prediction",
+    "predict_sweeps": "propgrad.prediction",
     # scores: models x sweeps, per sweep and the mean behaviour of groups
     "score_models": "propgrad.scores",
     "Scores": "propgrad.scores",
@@ -41,8 +41,8 @@ _EXPORTS: dict[str, str] = {
     "behaviour_table": "propgrad.scores",
     "sweep_viewer": "propgrad.viewer",
     # reports: one sweep in one call; tables beside the paper's
-    "explain": "propgrad.explain",
-    "ExplainReport": "propgrad.explain",
+    "explain": "propgrad.explanation",
+    "ExplainReport": "propgrad.explanation",
     "beside_paper": "propgrad.tables",
     "table_record": "propgrad.tables",
     # interventions: designed operations, captured frames, an image editor

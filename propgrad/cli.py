@@ -184,7 +184,7 @@ def _cmd_sweep_edit(args: argparse.Namespace) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from propgrad.explain import explain
+    from propgrad.explanation import explain
     from propgrad.sweep import Sweep
 
     try:

@@ -13,7 +13,7 @@ This module does the three steps for any such study:
    after every epoch (cached by configuration, resumed after a kill);
 2. **predict** along the sweeps at every checkpoint: :func:`checkpoint_outputs`
    loads each kept checkpoint into one model and runs
-   :func:`propgrad.predict.predict_sweeps` (batched over the frames of all
+   :func:`propgrad.prediction.predict_sweeps` (batched over the frames of all
    sweeps, cached per checkpoint);
 3. **score**: :func:`score_runs` computes, for every run, sweep and
    checkpoint, E[|∇X|] of the scored output, the shuffle test (one vectorised
@@ -435,7 +435,7 @@ def checkpoint_outputs(task: ScoreTask) -> RunOutputs:
 
     The run is trained if it is not finished yet (:func:`train_run`); then
     one model is built and each checkpoint's weights are loaded into it in
-    turn; every prediction goes through :func:`propgrad.predict.predict_sweeps`
+    turn; every prediction goes through :func:`propgrad.prediction.predict_sweeps`
     (all frames of all sweeps batched, cached under the checkpoint's weights).
     A task for :func:`propgrad.tasks.run_tasks`.
 
@@ -455,7 +455,7 @@ def checkpoint_outputs(task: ScoreTask) -> RunOutputs:
     """
     import torch
 
-    from propgrad.predict import predict_sweeps
+    from propgrad.prediction import predict_sweeps
 
     classifier = _fit(task.spec, progress=False)
     record = classifier.training

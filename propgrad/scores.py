@@ -11,7 +11,7 @@ curve, its shuffle test and whether the mean prediction flips. Both kinds of
 number come out of :func:`mean_behaviour` for one group, out of
 :func:`behaviour_table` for many, and out of :func:`score_models` straight
 from models and sweeps (predictions cached, see
-:func:`propgrad.predict.predict_sweeps`).
+:func:`propgrad.prediction.predict_sweeps`).
 
 Prediction flips here are always arg-max changes over the model's classes; the
 0.5 line drawn in binary plots is a plotting aid only.
@@ -513,7 +513,7 @@ def score_models(
     n_permutations, alpha, seed
         Shuffle-test settings.
     batch_size, cache, progress
-        As for :func:`propgrad.predict.predict_sweeps`.
+        As for :func:`propgrad.prediction.predict_sweeps`.
     **measure_options
         Passed to the shuffle test and gradient (``grid``, ``accuracy``, ...).
 
@@ -522,7 +522,7 @@ def score_models(
     Scores
     """
     from propgrad.models.classifier import Classifier
-    from propgrad.predict import predict_sweeps
+    from propgrad.prediction import predict_sweeps
 
     groups = dict(sweeps) if isinstance(sweeps, Mapping) else {"all": sweeps}
     outputs: dict[tuple[str, str], np.ndarray] = {}

@@ -330,7 +330,7 @@ class _Images:
 
 
 def _accuracy(classifier: Any, images: _Images, batch_size: int, device: Any) -> float:
-    from propgrad.predict import predict
+    from propgrad.prediction import predict
 
     class _Frames:
         def __len__(self) -> int:

@@ -247,7 +247,7 @@ def dog_sweep():
 
 @pytest.fixture(scope="module")
 def real_sweep_results(dog_sweep):
-    from propgrad.predict import predict
+    from propgrad.prediction import predict
 
     sweep = dog_sweep
     results = {}

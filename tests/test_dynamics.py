@@ -198,7 +198,7 @@ def test_score_runs_rejects_bad_input():
 
 
 def test_train_run_and_checkpoint_outputs(monkeypatch):
-    import propgrad.predict as predict_mod
+    import propgrad.prediction as predict_mod
     from propgrad.worlds import portraits
 
     spec = _spec()

@@ -253,7 +253,7 @@ class CaptumCalls:
 def test_scores_flips_and_outputs(sweeps, fresh_cache):
     from propgrad.baselines.fliptask import flip_task_scores
     from propgrad.measure import expected_property_gradient
-    from propgrad.predict import predict_sweeps
+    from propgrad.prediction import predict_sweeps
     from propgrad.scores import flip_counts
 
     clf = brightness_classifier()

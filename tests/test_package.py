@@ -87,3 +87,22 @@ def test_notebooks_are_paired_and_in_sync(md):
     tagged = [c for c in paired_nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, "exactly one cell must carry the `parameters` tag"
     assert "profile = " in tagged[0].source
+
+
+def test_exported_functions_are_not_shadowed_by_submodules():
+    """``propgrad.predict`` and ``propgrad.explain`` stay functions after any import.
+
+    A submodule named like an exported function would replace it on the package
+    as soon as something imported the submodule; the modules are therefore
+    named ``prediction`` and ``explanation``.
+    """
+    import importlib
+
+    import propgrad
+
+    for module in ("propgrad.prediction", "propgrad.explanation", "propgrad.scores"):
+        importlib.import_module(module)
+    assert callable(propgrad.predict) and propgrad.predict.__name__ == "predict"
+    assert callable(propgrad.explain) and propgrad.explain.__name__ == "explain"
+    exported_modules = {name.rsplit(".", 1)[-1] for name in propgrad._EXPORTS.values()}
+    assert not exported_modules & set(propgrad._EXPORTS), "a module is named like an export"

@@ -8,7 +8,7 @@ module has both halves:
 * :func:`flip_task_scores` computes, for every sweep, whether the prediction
   flips (the arg-max class changes: :func:`propgrad.scores.flip_counts`, the
   one definition), E[|∇X|] of the explained output along the sweep (from
-  :func:`propgrad.predict.predict_sweeps`, the one prediction path) and, per
+  :func:`propgrad.prediction.predict_sweeps`, the one prediction path) and, per
   attribution method, the mean squared change of its map between the first
   and the last image of the sweep
   (:func:`propgrad.baselines.attributions.attribution_change`). The
@@ -333,7 +333,7 @@ def _attribution_folder(
 ) -> Path | None:
     from propgrad.cache import cache_dir, config_key
     from propgrad.models.classifier import Classifier, model_identity
-    from propgrad.predict import sweeps_digest
+    from propgrad.prediction import sweeps_digest
 
     if isinstance(model, Classifier) and given is None:
         identity = model.identity
@@ -412,7 +412,7 @@ def flip_task_scores(
         Torch device for the predictions (attributions run where the model is).
     cache : bool, optional
         Reuse results: the outputs through
-        :func:`~propgrad.predict.predict_sweeps`, the attribution scores per
+        :func:`~propgrad.prediction.predict_sweeps`, the attribution scores per
         method under the cache folder ``fliptask/``, keyed by the classifier's
         identity (:attr:`~propgrad.models.Classifier.identity`, or a hash of a
         module's weights), the preprocessing, the content of the end frames
@@ -436,7 +436,7 @@ def flip_task_scores(
     from propgrad.baselines.attributions import METHODS, _validate_method, attribution_change
     from propgrad.cache import write_npz_atomic
     from propgrad.measure import expected_property_gradient
-    from propgrad.predict import predict_sweeps
+    from propgrad.prediction import predict_sweeps
     from propgrad.scores import flip_counts
 
     methods = [_validate_method(m) for m in (METHODS if methods is None else methods)]

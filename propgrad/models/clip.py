@@ -664,7 +664,7 @@ class ZeroShotCLIP:
         ndarray
             (M, N, embed_dim).
         """
-        from propgrad.predict import predict_sweeps
+        from propgrad.prediction import predict_sweeps
 
         return predict_sweeps(
             self.classifier("embedding"),
