@@ -1,7 +1,7 @@
 """Explain a model on a sweep in one call: outputs, E[|∇X|], shuffle tests, flips, figure.
 
 This module is the "report" end of the data flow. It strings together
-:func:`propgrad.predict.predict`, :func:`propgrad.measure.expected_property_gradient`,
+:func:`propgrad.prediction.predict`, :func:`propgrad.measure.expected_property_gradient`,
 :func:`propgrad.stats.shuffle_test` and :func:`propgrad.measure.prediction_flips`.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from propgrad.measure import expected_property_gradient, prediction_flips
-from propgrad.predict import predict
+from propgrad.prediction import predict
 from propgrad.record import _plain
 from propgrad.stats import shuffle_test
 

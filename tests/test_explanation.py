@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from propgrad.explain import explain
+from propgrad.explanation import explain
 from propgrad.sweep import Sweep
 
 

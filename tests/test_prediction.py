@@ -1,4 +1,4 @@
-"""Tests for propgrad.predict: the one prediction path, and cached many-sweep predictions."""
+"""Tests for propgrad.prediction: the one prediction path, and cached many-sweep predictions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from PIL import Image  # noqa: E402
 
 from propgrad.models.classifier import Classifier, create_classifier  # noqa: E402
 from propgrad.models.preprocess import Preprocess  # noqa: E402
-from propgrad.predict import predict, predict_sweeps, sweeps_digest  # noqa: E402
+from propgrad.prediction import predict, predict_sweeps, sweeps_digest  # noqa: E402
 from propgrad.sweep import Sweep  # noqa: E402
 
 SIZE = 8
