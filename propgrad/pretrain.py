@@ -15,10 +15,19 @@ the same architecture, arguments, image size and preset give the same file.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from propgrad.cache import atomic_path
+
+
+@lru_cache(maxsize=4)
+def _shapes(n_per_class: int, size: int, seed: int) -> Any:
+    """The toy task's images, rendered once per process for all architectures."""
+    from propgrad.worlds.shapes import make_shapes
+
+    return make_shapes(n_per_class, size, seed)
 
 
 def pretrained_weights(
@@ -60,7 +69,7 @@ def pretrained_weights(
 
     from propgrad.models.classifier import create_classifier
     from propgrad.train import TrainSettings, fit
-    from propgrad.worlds.shapes import CLASS_NAMES, SHAPES_PRESETS, make_shapes
+    from propgrad.worlds.shapes import CLASS_NAMES, SHAPES_PRESETS
 
     settings = SHAPES_PRESETS[preset] if isinstance(preset, str) else dict(preset)
     world = dict(settings["world"])
@@ -76,7 +85,7 @@ def pretrained_weights(
     data_key = {"world": "shapes", "size": int(image_size), **world}
     fit(
         classifier,
-        lambda: make_shapes(world["n_per_class"], int(image_size), world["seed"]),
+        lambda: _shapes(int(world["n_per_class"]), int(image_size), int(world["seed"])),
         settings=TrainSettings(**settings["train"]),
         data_key=data_key,
         progress=progress,

@@ -191,3 +191,15 @@ def test_lazy_exports():
     assert datasets.isic_split is isic.isic_split
     assert datasets.list_isic is isic.list_isic
     assert "IsicImage" in datasets.__all__
+
+
+def test_largest_split_sizes_fit_both_splits(root):
+    n_train, n_test = isic.largest_split_sizes(root, n_reserved=3)
+    assert (n_train, n_test) == (8, 2)  # ten clean melanomas and nevi, a fifth for testing
+    for split in isic.ISIC_SPLITS:
+        s = isic.isic_split(root, split, n_train, n_test, n_reserved=3)
+        assert len(s.train) == 2 * n_train and len(s.test) == 2 * n_test
+    n_train, n_test = isic.largest_split_sizes(root, n_reserved=3, test_fraction=0.5)
+    assert n_train == n_test == 5
+    with pytest.raises(ValueError, match="test_fraction"):
+        isic.largest_split_sizes(root, n_reserved=3, test_fraction=1.0)

@@ -317,3 +317,43 @@ def test_presets():
     pool = sl.intervention_pool_from_preset("smoke")
     assert len(pool) == sl.SKIN_LESION_PRESETS["smoke"]["interventions"]["pool_size"]
     assert all(p.patch_id.startswith("intervention-") for p in pool)
+
+
+def test_patch_scale_makes_the_same_dots_larger():
+    small = sl.patch_pool(6, seed=3, pool="train")
+    large = sl.patch_pool(6, seed=3, pool="train", scale=1.6)
+    for a, b in zip(small, large):
+        assert b.patch_id == a.patch_id and b.colour == a.colour
+        np.testing.assert_allclose((b.rx, b.ry), (1.6 * a.rx, 1.6 * a.ry))
+    with pytest.raises(ValueError, match="scale must be positive"):
+        sl.patch_pool(2, scale=0.0)
+    with pytest.raises(ValueError, match="patch_scale must be positive"):
+        sl.make_split("biased", 1, 1, size=16, world={"patch_scale": -1.0})
+    # a split with large dots renders, and every patched nevus keeps its dots off the lesion
+    split = sl.make_split("biased", 20, 0, seed=2, size=32, world={"patch_scale": 1.8})
+    for p in split.params_train:
+        if p.patches:
+            for patch in p.patches:
+                overlap = sl.lesion_mask(p, 32) * sl.patch_layer(patch, 32)[1]
+                assert overlap.max() == 0.0
+    preset = sl.skin_lesion_preset("smoke")
+    preset["world"]["patch_scale"] = 1.0
+    plain = sl.intervention_pool_from_preset(preset)
+    preset["world"]["patch_scale"] = 1.5
+    scaled = sl.intervention_pool_from_preset(preset)
+    assert scaled[0].rx == pytest.approx(1.5 * plain[0].rx)
+    assert all(p["world"]["patch_scale"] == 2.0 for p in sl.SKIN_LESION_PRESETS.values())
+
+
+def test_place_or_shrink_shrinks_only_when_needed(samples, pool):
+    placed = sl.place_or_shrink(pool[0], samples[0], seed=1)
+    assert placed == sl.place_patch(pool[0], samples[0], seed=1)  # room: unchanged size
+    worst = sl.LesionParams(1, 1.0, 1.0, 1.0, 1.0, cx=0.08, cy=-0.08, elongation=1.25, fov=1.05)
+    big = replace(pool[0], rx=0.3, ry=0.3)
+    with pytest.raises(ValueError, match="no free place"):
+        sl.place_patch(big, worst, seed=0)
+    fitted = sl.place_or_shrink(big, worst, seed=0)
+    assert fitted.placed and fitted.rx < 0.3
+    assert (sl.lesion_mask(worst, 64) * sl.patch_layer(fitted, 64)[1]).max() == 0.0
+    with pytest.raises(ValueError, match="no free place"):
+        sl.place_or_shrink(replace(pool[0], rx=3.0, ry=3.0), worst, seed=0)

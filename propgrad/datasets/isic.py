@@ -52,6 +52,9 @@ Sampling (deterministic given ``seed``)
 3. ``unbiased``: ``n`` melanomas and ``n`` nevi without patches per part.
    ``biased``: ``n`` melanomas, ``round(n / 2)`` nevi with patches and the
    rest of the nevi without. Melanomas with patches are never used.
+
+:func:`largest_split_sizes` gives the largest per-class sizes a folder
+allows for both splits (the paper does not state its sizes).
 """
 
 from __future__ import annotations
@@ -335,6 +338,60 @@ def _take(pool: list[IsicImage], start: int, count: int, what: str, split: str) 
 
 def _n_patched(n: int) -> int:
     return int(math.floor(n / 2 + 0.5))
+
+
+def largest_split_sizes(
+    source: str | Path | list[IsicImage],
+    *,
+    n_reserved: int = 50,
+    test_fraction: float = 0.2,
+    **kwargs: Any,
+) -> tuple[int, int]:
+    """The largest per-class sizes both splits can be sampled with.
+
+    Both splits draw from the same three pools (melanomas and nevi without
+    patches, nevi with patches, see the module docstring), so with ``n``
+    images per class in a part, ``n_train + n_test`` melanomas and clean nevi
+    and ``round(n_train / 2) + round(n_test / 2)`` patch nevi (not reserved)
+    are needed.
+
+    Parameters
+    ----------
+    source : str, Path or list of IsicImage
+        The ISIC folder, or records from :func:`list_isic`.
+    n_reserved : int, optional
+        Patch images kept apart for interventions.
+    test_fraction : float, optional
+        Share of each class that goes to the test part.
+    **kwargs
+        Passed to :func:`list_isic` when ``source`` is a folder.
+
+    Returns
+    -------
+    n_train_per_class, n_test_per_class : int
+
+    Raises
+    ------
+    ValueError
+        If ``test_fraction`` is not in (0, 1) or not even one image per part
+        fits.
+    """
+    if not 0.0 < float(test_fraction) < 1.0:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+    records = _records(source, **kwargs)
+    kept = {r.image_id for r in isic_reserved_patches(records, n_reserved)}
+    n_mel = sum(r.label == 1 and not r.colorful_patch for r in records)
+    n_clean = sum(r.label == 0 and not r.colorful_patch for r in records)
+    n_patch = sum(r.label == 0 and r.colorful_patch and r.image_id not in kept for r in records)
+    for total in range(min(n_mel, n_clean), 1, -1):
+        n_test = max(1, int(round(float(test_fraction) * total)))
+        n_train = total - n_test
+        if n_train >= 1 and _n_patched(n_train) + _n_patched(n_test) <= n_patch:
+            return n_train, n_test
+    raise ValueError(
+        f"too few images for two parts per split: {n_mel} melanomas and {n_clean} nevi "
+        f"without patches, {n_patch} nevi with patches (besides {n_reserved} reserved)"
+    )
 
 
 def isic_split(

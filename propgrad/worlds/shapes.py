@@ -40,14 +40,16 @@ CLASS_NAMES = tuple(f"{s}/{c}/{t}" for s in SHAPES for c in COLOURS for t in TEX
 
 #: Sizes of the task by profile: images per class and image size.
 #: Each preset also holds the pre-training settings (:class:`propgrad.train.TrainSettings`).
+#: "demo" (1,728 images, six epochs) pre-trains a CPU-sized backbone at 40 px in
+#: about a minute on two cores (ResNet18 takes about two).
 SHAPES_PRESETS = {
     "smoke": {
         "world": {"n_per_class": 4, "seed": 0},
         "train": {"epochs": 1, "batch_size": 64, "lr": 1e-3, "augment": "flip", "seed": 0},
     },
     "demo": {
-        "world": {"n_per_class": 24, "seed": 0},
-        "train": {"epochs": 8, "batch_size": 64, "lr": 1e-3, "augment": "flip", "seed": 0},
+        "world": {"n_per_class": 12, "seed": 0},
+        "train": {"epochs": 6, "batch_size": 64, "lr": 2e-3, "augment": "flip", "seed": 0},
     },
 }
 

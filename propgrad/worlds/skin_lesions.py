@@ -82,6 +82,7 @@ WORLD_DEFAULTS: dict[str, Any] = {
     "patch_rate": 0.5,
     "max_patches": 2,
     "patch_pool_size": 64,
+    "patch_scale": 1.0,
 }
 
 #: Smallest image size the renderer supports (keeps the patch-lesion gap
@@ -351,6 +352,8 @@ def _world_settings(world: dict[str, Any] | None) -> dict[str, Any]:
     _validate_unit("patch_rate", cfg["patch_rate"])
     if int(cfg["max_patches"]) < 1:
         raise ValueError(f"max_patches must be at least 1, got {cfg['max_patches']}")
+    if not float(cfg["patch_scale"]) > 0:
+        raise ValueError(f"patch_scale must be positive, got {cfg['patch_scale']}")
     if int(cfg["patch_pool_size"]) < int(cfg["max_patches"]):
         raise ValueError(
             f"patch_pool_size ({cfg['patch_pool_size']}) must be at least max_patches "
@@ -433,7 +436,9 @@ def _pool_index(pool: str) -> int:
     return POOLS.index(pool)
 
 
-def patch_pool(n: int, seed: int = 0, pool: str = "intervention") -> list[Patch]:
+def patch_pool(
+    n: int, seed: int = 0, pool: str = "intervention", *, scale: float = 1.0
+) -> list[Patch]:
     """Draw a pool of colourful patches (not yet placed on any image).
 
     Each pool draws from its own random stream, so the ``"train"``,
@@ -450,6 +455,9 @@ def patch_pool(n: int, seed: int = 0, pool: str = "intervention") -> list[Patch]
         Seed of the pool.
     pool : {"train", "test", "intervention"}, optional
         Which pool.
+    scale : float, optional
+        Factor on every dot's size (the semi-axes are drawn from 0.08 to 0.15
+        normalised units, times ``scale``); the same dots otherwise.
 
     Returns
     -------
@@ -464,6 +472,8 @@ def patch_pool(n: int, seed: int = 0, pool: str = "intervention") -> list[Patch]
     index = _pool_index(pool)
     if int(n) != n or n < 0:
         raise ValueError(f"the pool size must be a non-negative integer, got {n}")
+    if not float(scale) > 0:
+        raise ValueError(f"scale must be positive, got {scale}")
     rng = np.random.default_rng([int(seed), 1000 + index])
     names = list(PATCH_COLOURS)
     out = []
@@ -471,7 +481,7 @@ def patch_pool(n: int, seed: int = 0, pool: str = "intervention") -> list[Patch]
         name = names[int(rng.integers(len(names)))]
         jitter = rng.uniform(-0.05, 0.05, size=3)
         colour = tuple(float(v) for v in np.clip(np.array(PATCH_COLOURS[name]) + jitter, 0, 1))
-        r = float(rng.uniform(0.08, 0.15))
+        r = float(rng.uniform(0.08, 0.15)) * float(scale)
         aspect = float(rng.uniform(0.8, 1.0)) if rng.uniform() < 0.5 else 1.0
         out.append(
             Patch(
@@ -527,9 +537,10 @@ def place_patch(
     """
     rng = np.random.default_rng([int(seed), 77])
     r = patch.radius
-    limit = 0.98 - r
+    limit = max(0.98 - r, 0.0)
     xy = rng.uniform(-limit, limit, size=(int(n_candidates), 2))
     ok = np.hypot(xy[:, 0], xy[:, 1]) <= params.fov - r
+    ok &= r < 0.98  # a dot as wide as the image fits nowhere
     ok &= np.hypot(xy[:, 0] - params.cx, xy[:, 1] - params.cy) >= params.lesion_extent + r + _GAP
     for other in params.patches:
         if other.placed:
@@ -543,6 +554,46 @@ def place_patch(
         )
     cx, cy = xy[hits[0]]
     return patch.at(float(cx), float(cy))
+
+
+def place_or_shrink(
+    patch: Patch, params: LesionParams, seed: int = 0, *, shrink: float = 0.85, tries: int = 5
+) -> Patch:
+    """Place a patch with :func:`place_patch`, making it smaller while there is no room.
+
+    Large dots (``patch_scale > 1``) may not fit beside the largest lesions;
+    such a dot is shrunk by ``shrink`` (both semi-axes) and placed again, up
+    to ``tries`` times.
+
+    Parameters
+    ----------
+    patch : Patch
+        The patch.
+    params : LesionParams
+        The image to place it on.
+    seed : int, optional
+        Seed of the candidate positions (the same for every try).
+    shrink : float, optional
+        Factor on the semi-axes per try, in (0, 1).
+    tries : int, optional
+        How often to shrink before giving up.
+
+    Returns
+    -------
+    Patch
+        The (possibly smaller) patch with a position.
+
+    Raises
+    ------
+    ValueError
+        If even the smallest try finds no room.
+    """
+    for _ in range(int(tries)):
+        try:
+            return place_patch(patch, params, seed)
+        except ValueError:
+            patch = replace(patch, rx=patch.rx * float(shrink), ry=patch.ry * float(shrink))
+    return place_patch(patch, params, seed)
 
 
 # ----------------------------------------------------------------------------
@@ -915,7 +966,8 @@ def intervene(
     seed : int, optional
         Seed of the position search when the patch is placed here.
     place : bool, optional
-        Place the patch beside this image's lesion with :func:`place_patch`.
+        Place the patch beside this image's lesion with
+        :func:`place_or_shrink` (smaller when a large dot finds no room).
         By default an unplaced patch is placed and a placed one kept where it
         is.
 
@@ -940,7 +992,7 @@ def intervene(
         raise ValueError(f"patch must be a Patch (see patch_pool), got {type(patch).__name__}")
     if place is None:
         place = not patch.placed
-    placed = place_patch(patch, params, seed) if place else patch
+    placed = place_or_shrink(patch, params, seed) if place else patch
     if not placed.placed:
         raise ValueError(f"patch {patch.patch_id} has no position; pass place=True")
     rgb, mask = patch_layer(placed, size)
@@ -1203,7 +1255,7 @@ def sample_split_params(
     ]
     if name == "unbiased" or n_per_class == 0:
         return params
-    pool = patch_pool(int(cfg["patch_pool_size"]), seed, pool=part)
+    pool = patch_pool(int(cfg["patch_pool_size"]), seed, pool=part, scale=cfg["patch_scale"])
     rng = np.random.default_rng([int(seed), part_index, 1])
     nevi = np.flatnonzero([p.label == 0 for p in params])
     chosen = np.sort(rng.choice(nevi, size=_n_patched(len(nevi), cfg["patch_rate"]), replace=False))
@@ -1213,7 +1265,7 @@ def sample_split_params(
         sample = params[i]
         for k in picks:
             try:
-                placed = place_patch(pool[int(k)], sample, int(rng.integers(2**31 - 1)))
+                placed = place_or_shrink(pool[int(k)], sample, int(rng.integers(2**31 - 1)))
             except ValueError:
                 if sample.patches:
                     continue  # no room for another one: keep those placed
@@ -1282,7 +1334,10 @@ def make_split(
 
 #: World and intervention settings of the skin-lesion experiment by size
 #: (model and training settings belong to the chapter). "smoke" only checks
-#: that everything runs; "demo" is large enough for a small CNN on a CPU.
+#: that everything runs; "demo" is large enough for small CNNs and ViTs on a
+#: CPU (40 px; the ABCD cues overlap enough that the dots pay as a shortcut,
+#: and the dots are drawn at twice their default size, as the stickers in the
+#: archive are large and distinct).
 #: ``interventions`` follows the paper's design: ``n_images`` correctly
 #: classified melanomas, ``n_patches`` patches each from a pool of
 #: ``pool_size`` intervention patches, ``n_steps`` alpha steps.
@@ -1293,33 +1348,35 @@ SKIN_LESION_PRESETS: dict[str, dict[str, Any]] = {
             "n_train_per_class": 150,
             "n_test_per_class": 50,
             "seed": 0,
-            "overlap": 0.5,
+            "overlap": 0.4,
             "hair_rate": 0.3,
             "pixel_noise": 0.02,
             "patch_rate": 0.5,
-            "max_patches": 2,
+            "max_patches": 3,
             "patch_pool_size": 32,
+            "patch_scale": 2.0,
         },
         "interventions": {"pool_size": 8, "n_images": 3, "n_patches": 2, "n_steps": 5, "seed": 0},
     },
     "demo": {
         "world": {
-            "size": 64,
-            "n_train_per_class": 1500,
-            "n_test_per_class": 300,
+            "size": 40,
+            "n_train_per_class": 500,
+            "n_test_per_class": 200,
             "seed": 0,
-            "overlap": 0.5,
+            "overlap": 0.4,
             "hair_rate": 0.3,
             "pixel_noise": 0.02,
             "patch_rate": 0.5,
-            "max_patches": 2,
+            "max_patches": 3,
             "patch_pool_size": 128,
+            "patch_scale": 2.0,
         },
         "interventions": {
             "pool_size": 50,
             "n_images": 10,
             "n_patches": 5,
-            "n_steps": 11,
+            "n_steps": 21,
             "seed": 0,
         },
     },
@@ -1408,8 +1465,10 @@ def intervention_pool_from_preset(preset: str | dict[str, Any] = "demo") -> list
     -------
     list of Patch
         ``interventions.pool_size`` unplaced patches of the ``"intervention"``
-        pool, seeded with ``interventions.seed``.
+        pool, seeded with ``interventions.seed``, sized by the world's
+        ``patch_scale``.
     """
     cfg = skin_lesion_preset(preset)
     inter = cfg.get("interventions", SKIN_LESION_PRESETS["demo"]["interventions"])
-    return patch_pool(int(inter["pool_size"]), int(inter["seed"]), pool="intervention")
+    scale = float(cfg["world"].get("patch_scale", WORLD_DEFAULTS["patch_scale"]))
+    return patch_pool(int(inter["pool_size"]), int(inter["seed"]), pool="intervention", scale=scale)

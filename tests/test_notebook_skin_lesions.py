@@ -1,0 +1,268 @@
+"""The skin-lesion chapter: recipe pieces, the notebook at the smoke profile, the paper branch.
+
+The paper branch runs on a tiny ISIC folder in the real layout, written here
+from the toy world's renders (with true patch masks), and on tiny random-weight
+timm models whose "ImageNet" weights files are written here too.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+from conftest import run_notebook
+from PIL import Image
+
+from propgrad.baselines import METHOD_LABELS
+from propgrad.experiments import skin_lesions as recipe
+from propgrad.paper.skin_lesions import MODELS
+
+#: Tiny timm models of the four families for the paper branch.
+TINY = {
+    "ResNet18": {"arch": "test_resnet"},
+    "EfficientNet-B0": {"arch": "test_efficientnet"},
+    "ConvNeXt-S": {"arch": "test_convnext"},
+    "ViT-B/16": {"arch": "test_vit", "model_kwargs": {"patch_size": 8}},
+}
+SIZE = 32
+
+
+def _check_tables(record: dict) -> None:
+    """Labels and ranges of the three reproduced tables."""
+    assert list(record["table3"]) == list(MODELS)
+    for row in record["table3"].values():
+        assert set(row) == set(recipe.VARIANTS)
+        assert all(math.isfinite(e) and e >= 0 for e in row.values())
+    assert set(record["table10"]) == set(recipe.SPLITS)
+    for rows in record["table10"].values():
+        assert list(rows) == list(MODELS)
+        for row in rows.values():
+            assert set(row) == set(recipe.SPLITS)
+            assert all(0.0 <= a <= 100.0 for a in row.values())
+    methods = set(METHOD_LABELS.values())
+    for name in ("table2_isic", "table2_isic_std"):
+        assert set(record[name]) == methods
+        assert all(0.0 <= a <= 100.0 for a in record[name].values())
+    assert list(record["table2_isic_by_architecture"]) == list(MODELS)
+    for row in record["table2_isic_by_architecture"].values():
+        assert set(row) == methods and all(0.0 <= a <= 100.0 for a in row.values())
+    for label in MODELS:
+        assert set(record["flipped_fraction"][label]) == set(recipe.SPLITS)
+        assert isinstance(record["bias_recovered"][label], bool)
+        assert isinstance(record["gradcam_layers"][label], str)
+
+
+# ---------------------------------------------------------------------------
+# the recipe's pieces (fast, no training)
+
+
+def test_architecture_table_adds_the_vit_size_and_keeps_the_paper_order():
+    table = recipe.architecture_table(
+        {
+            "ViT-B/16": {"arch": "vit_tiny_patch16_224", "model_kwargs": {"depth": 2}},
+            "ResNet18": "resnet18",
+        },
+        48,
+    )
+    assert list(table) == ["ResNet18", "ViT-B/16"]
+    assert table["ResNet18"] == {"arch": "resnet18", "model_kwargs": {}}
+    assert table["ViT-B/16"]["model_kwargs"] == {"depth": 2, "img_size": 48}
+    with pytest.raises(ValueError, match="paper's"):
+        recipe.architecture_table({"ResNet-18": "resnet18"}, 48)
+    for profile in ("smoke", "demo", "paper"):
+        assert list(recipe.ARCHITECTURES[profile]) == list(MODELS)
+
+
+def test_intervention_design_takes_correct_melanomas_and_distinct_patches():
+    p = np.array([0.9, 0.2, 0.8, 0.7, 0.1, 0.95])
+    design = recipe.intervention_design(p, 3, 2, n_pool=5, seed=1)
+    assert len(design) == 3 and {i for i, _ in design} <= {0, 2, 3, 5}
+    assert all(len(set(ks)) == 2 and all(0 <= k < 5 for k in ks) for _, ks in design)
+    assert design == recipe.intervention_design(p, 3, 2, n_pool=5, seed=1)
+    with pytest.warns(UserWarning, match="only 4 test melanomas"):
+        short = recipe.intervention_design(p, 5, 1, n_pool=5)
+    assert {i for i, _ in short} == {0, 2, 3, 5, 1}  # then the most melanoma-like other
+    with pytest.raises(ValueError, match="fewer than n_images"):
+        recipe.intervention_design(p, 7, 1, n_pool=5)
+    with pytest.raises(ValueError, match="fewer than n_patches"):
+        recipe.intervention_design(p, 2, 6, n_pool=5)
+
+
+def test_local_curves_average_each_images_patches():
+    outputs = np.zeros((6, 4, 2))
+    outputs[:, :, 1] = np.arange(6)[:, None]
+    local = recipe.local_curves(outputs, 3)
+    np.testing.assert_allclose(local, [[1.0] * 4, [4.0] * 4])
+
+
+def test_toy_source_sweeps_blend_a_patch_into_a_test_melanoma():
+    data = recipe.ToyLesions("smoke")
+    assert data.n_test_melanomas() == 50 and data.n_patches() == 8
+    sweep = data.patch_sweep(3, 2, 4, seed=0)
+    frames = sweep.to_array()
+    assert frames.shape == (4, SIZE, SIZE, 3)
+    np.testing.assert_array_equal(frames[0], data.melanoma_images([3])[0])
+    assert sweep.metadata["image_index"] == 3 and sweep.metadata["patch_index"] == 2
+    assert recipe.lesion_data(data.description).description == data.description
+    images, titles = data.examples("biased", 2)
+    assert len(images) == 4 and titles[0] == "nevus + patch" and titles[-1] == "melanoma"
+
+
+def test_find_imagenet_weights_names_what_is_missing(tmp_path):
+    archs = recipe.architecture_table(recipe.ARCHITECTURES["paper"], 224)
+    with pytest.raises(FileNotFoundError, match="imagenet_weights"):
+        recipe.find_imagenet_weights(archs, None)
+    (tmp_path / "resnet18.safetensors").write_bytes(b"x")
+    (tmp_path / "convnext_small").mkdir()
+    (tmp_path / "convnext_small" / "model.safetensors").write_bytes(b"x")
+    with pytest.raises(FileNotFoundError, match=r"EfficientNet-B0 \(efficientnet_b0\)") as error:
+        recipe.find_imagenet_weights(archs, tmp_path)
+    assert "ResNet18" not in str(error.value) and "ConvNeXt-S" not in str(error.value)
+    found = recipe.find_imagenet_weights(
+        {k: archs[k] for k in ("ResNet18", "ConvNeXt-S")}, tmp_path
+    )
+    assert found["ConvNeXt-S"].endswith("convnext_small/model.safetensors")
+    by_label = recipe.find_imagenet_weights(
+        {"ResNet18": archs["ResNet18"]}, {"ResNet18": tmp_path / "resnet18.safetensors"}
+    )
+    assert by_label["ResNet18"].endswith("resnet18.safetensors")
+    with pytest.raises(FileNotFoundError, match="data_dir"):
+        recipe.IsicLesions(None)
+
+
+# ---------------------------------------------------------------------------
+# the notebook at the smoke profile
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    return run_notebook("skin_lesions", tmp_path_factory.mktemp("skin"))
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("notebooks")
+def test_smoke_profile_records_every_table(smoke):
+    assert smoke["profile"] == "smoke"
+    _check_tables(smoke)
+    assert {m["timm"] for m in smoke["models"].values()} == {
+        spec["arch"] for spec in recipe.ARCHITECTURES["smoke"].values()
+    }
+    assert "tokens" in smoke["gradcam_layers"]["ViT-B/16"]  # not the patch-embedding conv
+    for rows in smoke["imagenet_accuracy"].values():
+        assert all(0.0 <= a <= 100.0 for a in rows.values())
+
+
+# ---------------------------------------------------------------------------
+# the paper branch on a tiny ISIC folder
+
+
+def _write_isic(root, n_mel=12, n_clean=12, n_patch=10):
+    """A tiny ISIC folder in the real layout, rendered from the toy world with its true masks."""
+    from propgrad.worlds import skin_lesions as sl
+
+    (root / "images").mkdir(parents=True)
+    (root / "patch_masks").mkdir()
+    rng = np.random.default_rng(0)
+    pool = sl.patch_pool(n_patch, seed=0, pool="train", scale=1.5)
+    rows = []
+    for i in range(n_mel + n_clean + n_patch):
+        label = 1 if i < n_mel else 0
+        params = sl.sample_params(rng, label)
+        patched = i >= n_mel + n_clean
+        if patched:
+            params.patches = (sl.place_or_shrink(pool[i - n_mel - n_clean], params, seed=i),)
+        image_id = f"ISIC_{i:07d}"
+        Image.fromarray(sl.render(params, 48)).save(root / "images" / f"{image_id}.jpg")
+        if patched:
+            mask = (255 * sl.patch_mask(params, 48)).round().astype(np.uint8)
+            Image.fromarray(mask, mode="L").save(root / "patch_masks" / f"{image_id}.png")
+        rows.append((image_id, sl.CLASS_NAMES[label], int(patched)))
+    with (root / "metadata.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image_id", "diagnosis", "colorful_patch"])
+        writer.writerows(rows)
+    return root
+
+
+def _write_imagenet_weights(folder):
+    """Random-weight 1,000-class "ImageNet" files, named like timm's."""
+    import timm
+    import torch
+
+    folder.mkdir()
+    for spec in recipe.architecture_table(TINY, SIZE).values():
+        model = timm.create_model(spec["arch"], num_classes=1000, **spec["model_kwargs"])
+        torch.save(model.state_dict(), folder / f"{spec['arch']}.pth")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def paper_branch(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("skin-paper")
+    root = _write_isic(tmp / "isic")
+    weights = _write_imagenet_weights(tmp / "imagenet")
+    return run_notebook(
+        "skin_lesions",
+        tmp,
+        profile="paper",
+        data_dir=str(root),
+        imagenet_weights=str(weights),
+        architectures=TINY,
+        image_size=SIZE,
+        n_train_per_class=4,
+        n_test_per_class=4,
+        n_reserved=4,
+        epochs=1,
+        head_epochs=1,
+        n_images=2,
+        n_patches=2,
+        n_steps=4,
+        flip_pool=4,
+        flip_n=4,
+        flip_resamples=2,
+        baseline_samples=8,
+        n_permutations=100,
+    )
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("notebooks")
+def test_paper_branch_on_an_isic_folder(paper_branch):
+    assert paper_branch["profile"] == "paper"
+    _check_tables(paper_branch)
+    assert paper_branch["image_size"] == SIZE
+    assert paper_branch["models"]["ViT-B/16"] == {
+        "timm": "test_vit",
+        "model_kwargs": {"patch_size": 8, "img_size": SIZE},
+    }
+    # the paper's optimiser settings, with the epochs overridden
+    assert paper_branch["train_settings"] == {
+        "epochs": 1,
+        "lr": 1e-4,
+        "batch_size": 32,
+        "augment": "trivialaugment",
+        "seed": 0,
+    }
+
+
+# ---------------------------------------------------------------------------
+# the planted bias, at the profile where it is reliable (minutes: `make test-slow`)
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+@pytest.mark.xdist_group("notebooks")
+def test_demo_profile_recovers_the_planted_bias(tmp_path):
+    demo = run_notebook("skin_lesions", tmp_path, profile="demo")
+    _check_tables(demo)
+    for label in MODELS:
+        row = demo["table3"][label]
+        assert row["biased"] > 1.5 * row["unbiased"], (label, row)
+        assert demo["bias_recovered"][label]
+    # the shortcut pays: the biased models do better where the dots are (on average; the
+    # margin of a single small model can be a point)
+    gains = [r["biased"] - r["unbiased"] for r in demo["table10"]["biased"].values()]
+    assert np.mean(gains) > 2.0 and min(gains) > -2.0, gains
+    assert demo["table2_isic"]["Ours"] == max(demo["table2_isic"].values())
