@@ -90,6 +90,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from propgrad.sweep import Sweep
+from propgrad.worlds.drawing import coverage as _coverage
+from propgrad.worlds.drawing import sd_ellipse as _sd_ellipse
+from propgrad.worlds.drawing import to_uint8 as _to_uint8
+from propgrad.worlds.drawing import validate_unit as _validate_unit
+from propgrad.worlds.drawing import value_noise as _value_noise
 
 #: Class names by label index (CelebA's ``Young`` attribute: 1 = young).
 CLASS_NAMES = ("not young", "young")
@@ -297,13 +302,6 @@ background : float
 # ----------------------------------------------------------------------------
 # validation
 # ----------------------------------------------------------------------------
-
-
-def _validate_unit(name: str, value: Any) -> float:
-    value = float(value)
-    if not (0.0 <= value <= 1.0):
-        raise ValueError(f"{name} must lie in [0, 1], got {value}")
-    return value
 
 
 def _validate_size(size: Any) -> int:
@@ -514,16 +512,6 @@ def label_correlations(
 # ----------------------------------------------------------------------------
 
 
-def _coverage(sdf: np.ndarray, ppu: np.ndarray) -> np.ndarray:
-    """Anti-aliased coverage in [0, 1] from a signed distance (one-pixel ramp)."""
-    return np.clip(_F(0.5) - sdf * ppu, 0.0, 1.0)
-
-
-def _sd_ellipse(u: np.ndarray, v: np.ndarray, a: Any, b: Any) -> np.ndarray:
-    """Approximate signed distance to an axis-aligned ellipse (semi-axes a, b)."""
-    return (np.sqrt((u / a) ** 2 + (v / b) ** 2) - 1.0) * np.minimum(a, b).astype(_F)
-
-
 def _sd_segment(u: np.ndarray, v: np.ndarray, a: tuple, b: tuple, half_width: float) -> np.ndarray:
     """Signed distance to a line segment from ``a`` to ``b`` of half-width ``half_width``."""
     ex, ey = b[0] - a[0], b[1] - a[1]
@@ -544,17 +532,6 @@ def _hue_rgb(hue: np.ndarray, sat: float, val: float) -> np.ndarray:
     """HSV to RGB for arrays of hues with fixed saturation and value; (N, 3)."""
     k = (np.array([5.0, 3.0, 1.0])[None, :] + 6.0 * hue[:, None]) % 6.0
     return (val - val * sat * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)).astype(_F)
-
-
-def _value_noise(rng: np.random.Generator, cells: int, size: int) -> np.ndarray:
-    """Smooth noise in [-1, 1]: a random (cells+1)^2 lattice, bilinearly upsampled."""
-    lattice = rng.uniform(-1.0, 1.0, size=(cells + 1, cells + 1)).astype(_F)
-    t = ((np.arange(size) + 0.5) / size * cells).astype(_F)
-    i0 = np.minimum(t.astype(int), cells - 1)
-    f = t - i0
-    f = f * f * (3.0 - 2.0 * f)
-    rows = lattice[i0] * (1.0 - f)[:, None] + lattice[i0 + 1] * f[:, None]
-    return rows[:, i0] * (1.0 - f)[None, :] + rows[:, i0 + 1] * f[None, :]
 
 
 def _smooth(lo: float, hi: float, x: np.ndarray) -> np.ndarray:
@@ -759,10 +736,6 @@ def _render_core(params: Sequence[PortraitParams], size: int) -> tuple[np.ndarra
 
     img += noise["pixel"]
     return np.clip(img, 0.0, 1.0, out=img), hair_w
-
-
-def _to_uint8(img: np.ndarray) -> np.ndarray:
-    return np.round(img * 255.0).astype(np.uint8)
 
 
 def render(params: PortraitParams, size: int = 64) -> np.ndarray:

@@ -52,6 +52,8 @@ from typing import Any
 import numpy as np
 
 from propgrad.sweep import Sweep
+from propgrad.worlds.drawing import to_uint8 as _to_uint8
+from propgrad.worlds.drawing import validate_unit as _validate_unit
 
 #: Class names by label index (0 = nevus, the benign class).
 CLASS_NAMES = ("nevus", "melanoma")
@@ -319,13 +321,6 @@ def _validate_label(label: Any) -> int:
     if int(label) not in (0, 1):
         raise ValueError(f"label must be 0 (nevus) or 1 (melanoma), got {label!r}")
     return int(label)
-
-
-def _validate_unit(name: str, value: float) -> float:
-    value = float(value)
-    if not (0.0 <= value <= 1.0):
-        raise ValueError(f"{name} must lie in [0, 1], got {value}")
-    return value
 
 
 def _validate_size(size: int) -> int:
@@ -754,10 +749,6 @@ def _base_image(p: LesionParams, size: int) -> tuple[np.ndarray, np.ndarray]:
     light = light * (1.0 - p.vignette * _smoothstep(p.fov, p.fov + 0.3, rr))
     image = image * light[..., None] + np.float32(p.pixel_noise) * d.pixel
     return np.clip(image, 0.0, 1.0), opacity
-
-
-def _to_uint8(image: np.ndarray) -> np.ndarray:
-    return np.round(image * 255.0).astype(np.uint8)
 
 
 def _blend(base: np.ndarray, top: np.ndarray, mask: np.ndarray) -> np.ndarray:

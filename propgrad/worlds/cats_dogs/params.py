@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from propgrad.datasets.cats_dogs import CLASSES
+from propgrad.worlds.drawing import validate_unit as _validate_unit
 
 #: Axis labels of the two intervenable properties.
 PROPERTY_NAMES = {
@@ -152,13 +153,6 @@ def _validate_label(label: Any) -> int:
     if int(label) not in (0, 1):
         raise ValueError(f"label must be 0 (cat) or 1 (dog), got {label!r}")
     return int(label)
-
-
-def _validate_unit(name: str, value: float) -> float:
-    value = float(value)
-    if not (0.0 <= value <= 1.0):
-        raise ValueError(f"{name} must lie in [0, 1], got {value}")
-    return value
 
 
 def sample_params(

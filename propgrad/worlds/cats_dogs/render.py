@@ -14,12 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from propgrad.worlds.cats_dogs.params import _FUR_DARK, _FUR_LIGHT, _IRIS, _NOSE, CatDogParams
-
-
-def _sd_ellipse(u: np.ndarray, v: np.ndarray, a: float, b: float) -> np.ndarray:
-    """Approximate signed distance to an axis-aligned ellipse (semi-axes a, b)."""
-    k = np.sqrt((u / a) ** 2 + (v / b) ** 2)
-    return (k - 1.0) * min(a, b)
+from propgrad.worlds.drawing import coverage as _coverage
+from propgrad.worlds.drawing import sd_ellipse as _sd_ellipse
+from propgrad.worlds.drawing import value_noise as _value_noise
 
 
 def _sd_triangle(px: np.ndarray, py: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -40,22 +37,6 @@ def _sd_triangle(px: np.ndarray, py: np.ndarray, pts: np.ndarray) -> np.ndarray:
     negative = (crosses[0] <= 0) & (crosses[1] <= 0) & (crosses[2] <= 0)
     inside = positive | negative
     return np.where(inside, -1.0, 1.0) * np.sqrt(best)
-
-
-def _coverage(sdf: np.ndarray, pixels_per_unit: float) -> np.ndarray:
-    """Anti-aliased coverage in [0, 1] from a signed distance (one-pixel ramp)."""
-    return np.clip(0.5 - sdf * pixels_per_unit, 0.0, 1.0)
-
-
-def _value_noise(rng: np.random.Generator, cells: int, size: int) -> np.ndarray:
-    """Smooth noise in [-1, 1]: a random (cells+1)^2 lattice, bilinearly upsampled."""
-    lattice = rng.uniform(-1.0, 1.0, size=(cells + 1, cells + 1)).astype(np.float32)
-    t = ((np.arange(size) + 0.5) / size * cells).astype(np.float32)
-    i0 = np.minimum(t.astype(int), cells - 1)
-    f = t - i0
-    f = f * f * (3.0 - 2.0 * f)  # smoothstep for softer cells
-    rows = lattice[i0] * (1.0 - f)[:, None] + lattice[i0 + 1] * f[:, None]
-    return rows[:, i0] * (1.0 - f)[None, :] + rows[:, i0 + 1] * f[None, :]
 
 
 def _smoothstep(lo: float, hi: float, x: float) -> float:
