@@ -55,20 +55,10 @@ import numpy as np
 from propgrad.cache import atomic_path, cache_dir, config_key, write_json_atomic, write_npz_atomic
 from propgrad.models.clip import CLIP_MEAN, CLIP_STD, ClipModel, ZeroShotCLIP, zero_shot_clip
 from propgrad.models.preprocess import Preprocess
+from propgrad.paper.clip import TABLE13
 
 TOY_DESCRIPTORS: dict[str, tuple[str, ...]] = {
-    "elephant": (
-        "toy elephant",
-        "elephant",
-        "african elephant",
-        "picture of an elephant",
-        "gray elephant",
-        "standing elephant",
-        "elephant model",
-        "small elephant",
-        "indian elephant",
-        "elephant tusk",
-    ),
+    "elephant": TABLE13["Toy Elephant"],  # the elephant mesh stands for itself
     "camel": (
         "toy camel",
         "camel",
