@@ -54,6 +54,7 @@ import numpy as np
 from propgrad.sweep import Sweep
 from propgrad.worlds.drawing import to_uint8 as _to_uint8
 from propgrad.worlds.drawing import validate_unit as _validate_unit
+from propgrad.worlds.exact import exact_sweep
 
 #: Class names by label index (0 = nevus, the benign class).
 CLASS_NAMES = ("nevus", "melanoma")
@@ -1114,27 +1115,15 @@ def intervene_property(
     ValueError
         For an unknown property, fewer than 2 values or values outside [0, 1].
     """
-    if property not in ABCD_PROPERTIES:
-        raise ValueError(f"unknown property {property!r}; choose one of {sorted(ABCD_PROPERTIES)}")
-    if isinstance(values, (int, np.integer)):
-        grid = np.linspace(0.0, 1.0, _validate_n_steps(int(values)))
-    else:
-        grid = np.asarray(values, dtype=float)
-    if grid.ndim != 1 or grid.size == 0:
-        raise ValueError("values must be a non-empty 1-D sequence")
-    if np.any(grid < 0.0) or np.any(grid > 1.0):
-        raise ValueError(f"{property} values must lie in [0, 1]")
-    images = [render(replace(params, **{property: float(value)}), size) for value in grid]
-    metadata = {
-        "world": "skin_lesions",
-        "property": property,
-        "size": int(size),
-        "label": int(params.label),
-        "diagnosis": params.diagnosis,
-        "original_value": float(getattr(params, property)),
-        "params": params.to_dict(),
-    }
-    return Sweep(images, grid, ABCD_PROPERTIES[property], metadata)
+    return exact_sweep(
+        params,
+        property,
+        values,
+        render,
+        size=size,
+        grid_names=ABCD_PROPERTIES,
+        metadata={"world": "skin_lesions", "diagnosis": params.diagnosis},
+    )
 
 
 # ----------------------------------------------------------------------------

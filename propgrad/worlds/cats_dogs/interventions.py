@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import numpy as np
 
 from propgrad.sweep import Sweep
 from propgrad.worlds.cats_dogs.params import PROPERTY_NAMES, CatDogParams
 from propgrad.worlds.cats_dogs.render import render
+from propgrad.worlds.exact import exact_sweep
 
 
 def intervene(
@@ -48,29 +48,15 @@ def intervene(
     ValueError
         If the property is unknown or a value lies outside [0, 1].
     """
-    if property not in PROPERTY_NAMES:
-        raise ValueError(f"unknown property {property!r}; choose one of {sorted(PROPERTY_NAMES)}")
-    if isinstance(values, (int, np.integer)):
-        if values < 2:
-            raise ValueError(f"need at least 2 values, got {values}")
-        grid = np.linspace(0.0, 1.0, int(values))
-    else:
-        grid = np.asarray(values, dtype=float)
-    if grid.ndim != 1 or grid.size == 0:
-        raise ValueError("values must be a non-empty 1-D sequence")
-    if np.any(grid < 0.0) or np.any(grid > 1.0):
-        raise ValueError(f"{property} values must lie in [0, 1]")
-    images = [render(replace(params, **{property: float(value)}), size) for value in grid]
-    metadata = {
-        "world": "cats_dogs",
-        "property": property,
-        "size": int(size),
-        "label": int(params.label),
-        "species": params.species,
-        "original_value": float(getattr(params, property)),
-        "params": params.to_dict(),
-    }
-    return Sweep(images, grid, PROPERTY_NAMES[property], metadata)
+    return exact_sweep(
+        params,
+        property,
+        values,
+        render,
+        size=size,
+        grid_names=PROPERTY_NAMES,
+        metadata={"world": "cats_dogs", "species": params.species},
+    )
 
 
 def exact_sweeps(
