@@ -48,7 +48,12 @@ Dark Dogs Bias|82.20 0.8|64.20 2.7|64.10 2.2|67.10 1.2|56.50 2.1|58.50 2.2|64.77
 """
 
 
-def _parse_mean_std(text: str) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+def parse_table2(text: str) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Means and stds of Table 2 from ``row|mean std|...`` lines (columns: TABLE2_COLUMNS).
+
+    Both halves of the paper's Table 2 (here and in
+    :mod:`propgrad.paper.skin_lesions`) share this layout.
+    """
     means: dict[str, dict[str, float]] = {}
     stds: dict[str, dict[str, float]] = {}
     for line in text.strip().splitlines():
@@ -59,7 +64,7 @@ def _parse_mean_std(text: str) -> tuple[dict[str, dict[str, float]], dict[str, d
     return means, stds
 
 
-TABLE2, TABLE2_STD = _parse_mean_std(_TABLE2_TEXT)
+TABLE2, TABLE2_STD = parse_table2(_TABLE2_TEXT)
 """Table 2 (top): accuracy (%) at predicting whether a fur edit flips the
 prediction, mean and standard deviation over ten resamples of 150 test images
 per class (MGIE edits)."""

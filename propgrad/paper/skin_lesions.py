@@ -9,7 +9,7 @@ Row and column labels are the paper's.
 
 from __future__ import annotations
 
-from propgrad.paper.cats_vs_dogs import TABLE2_COLUMNS
+from propgrad.paper.cats_vs_dogs import TABLE2_COLUMNS, parse_table2
 
 #: The four architectures, in the paper's row order.
 MODELS = ("ResNet18", "EfficientNet-B0", "ConvNeXt-S", "ViT-B/16")
@@ -28,18 +28,7 @@ ViT-B/16|95.12 1.6|80.25 3.4|75.87 2.5|77.25 3.5|76.00 3.4|75.88 2.9|77.50 3.9
 """
 
 
-def _parse_mean_std(text: str) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
-    means: dict[str, dict[str, float]] = {}
-    stds: dict[str, dict[str, float]] = {}
-    for line in text.strip().splitlines():
-        row, *cells = (c.strip() for c in line.split("|"))
-        pairs = [tuple(float(v) for v in cell.split()) for cell in cells]
-        means[row] = {c: m for c, (m, _) in zip(TABLE2_COLUMNS, pairs, strict=True)}
-        stds[row] = {c: s for c, (_, s) in zip(TABLE2_COLUMNS, pairs, strict=True)}
-    return means, stds
-
-
-TABLE2, TABLE2_STD = _parse_mean_std(_TABLE2_TEXT)
+TABLE2, TABLE2_STD = parse_table2(_TABLE2_TEXT)
 """Table 2 (bottom): accuracy (%) at predicting whether adding a colourful patch
 flips the prediction, mean and standard deviation over ten resamples of 100
 melanoma test images, averaged over the biased and the unbiased training of
