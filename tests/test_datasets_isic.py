@@ -203,3 +203,21 @@ def test_largest_split_sizes_fit_both_splits(root):
     assert n_train == n_test == 5
     with pytest.raises(ValueError, match="test_fraction"):
         isic.largest_split_sizes(root, n_reserved=3, test_fraction=1.0)
+
+
+def test_largest_split_sizes_follow_the_reservation_seed():
+    # patch images of both diagnoses: which ones are reserved (and so how many patch nevi
+    # are left) depends on the seed, and the sizes must fit the split drawn with that seed
+    def record(i, label, patch):
+        return isic.IsicImage(f"ISIC_{i:07d}", Path(f"{i}.jpg"), label, "x", patch, Path("m.png"))
+
+    records = [record(i, 1, False) for i in range(8)] + [record(8 + i, 0, False) for i in range(8)]
+    records += [record(16 + i, int(i >= 6), True) for i in range(10)]  # 6 patch nevi, 4 melanomas
+    fitted = set()
+    for seed in range(20):
+        sizes = isic.largest_split_sizes(records, n_reserved=3, seed=seed)
+        fitted.add(sizes)
+        for split in isic.ISIC_SPLITS:
+            s = isic.isic_split(records, split, *sizes, n_reserved=3, seed=seed)
+            assert len(s.train) == 2 * sizes[0] and len(s.test) == 2 * sizes[1]
+    assert len(fitted) > 1  # the seed does change what fits

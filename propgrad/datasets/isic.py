@@ -340,11 +340,26 @@ def _n_patched(n: int) -> int:
     return int(math.floor(n / 2 + 0.5))
 
 
+def _pools(
+    records: list[IsicImage], n_reserved: int, seed: int
+) -> tuple[list[IsicImage], list[IsicImage], list[IsicImage], list[IsicImage]]:
+    """The reserved patch images and the three pools both splits draw from (unshuffled)."""
+    reserved = isic_reserved_patches(records, n_reserved, seed)
+    kept = {r.image_id for r in reserved}
+    melanomas = [r for r in records if r.label == 1 and not r.colorful_patch]
+    clean_nevi = [r for r in records if r.label == 0 and not r.colorful_patch]
+    patch_nevi = [
+        r for r in records if r.label == 0 and r.colorful_patch and r.image_id not in kept
+    ]
+    return reserved, melanomas, clean_nevi, patch_nevi
+
+
 def largest_split_sizes(
     source: str | Path | list[IsicImage],
     *,
     n_reserved: int = 50,
     test_fraction: float = 0.2,
+    seed: int = 0,
     **kwargs: Any,
 ) -> tuple[int, int]:
     """The largest per-class sizes both splits can be sampled with.
@@ -363,6 +378,9 @@ def largest_split_sizes(
         Patch images kept apart for interventions.
     test_fraction : float, optional
         Share of each class that goes to the test part.
+    seed : int, optional
+        The seed :func:`isic_split` will use: it decides which patch images
+        are reserved, and so how many nevi with patches are left.
     **kwargs
         Passed to :func:`list_isic` when ``source`` is a folder.
 
@@ -378,11 +396,8 @@ def largest_split_sizes(
     """
     if not 0.0 < float(test_fraction) < 1.0:
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
-    records = _records(source, **kwargs)
-    kept = {r.image_id for r in isic_reserved_patches(records, n_reserved)}
-    n_mel = sum(r.label == 1 and not r.colorful_patch for r in records)
-    n_clean = sum(r.label == 0 and not r.colorful_patch for r in records)
-    n_patch = sum(r.label == 0 and r.colorful_patch and r.image_id not in kept for r in records)
+    _, melanomas, clean_nevi, patch_nevi = _pools(_records(source, **kwargs), n_reserved, seed)
+    n_mel, n_clean, n_patch = len(melanomas), len(clean_nevi), len(patch_nevi)
     for total in range(min(n_mel, n_clean), 1, -1):
         n_test = max(1, int(round(float(test_fraction) * total)))
         n_train = total - n_test
@@ -437,14 +452,9 @@ def isic_split(
         raise ValueError(f"unknown split {split!r}; choose one of {ISIC_SPLITS}")
     n_train = _validate_count("n_train_per_class", n_train_per_class)
     n_test = _validate_count("n_test_per_class", n_test_per_class)
-    records = _records(source, **kwargs)
-    reserved = isic_reserved_patches(records, n_reserved, seed)
-    kept = {r.image_id for r in reserved}
-    melanomas = [r for r in records if r.label == 1 and not r.colorful_patch]
-    clean_nevi = [r for r in records if r.label == 0 and not r.colorful_patch]
-    patch_nevi = [
-        r for r in records if r.label == 0 and r.colorful_patch and r.image_id not in kept
-    ]
+    reserved, melanomas, clean_nevi, patch_nevi = _pools(
+        _records(source, **kwargs), n_reserved, seed
+    )
     melanomas = _shuffled(melanomas, seed, 1)
     clean_nevi = _shuffled(clean_nevi, seed, 2)
     patch_nevi = _shuffled(patch_nevi, seed, 3)

@@ -291,7 +291,7 @@ class IsicLesions:
         self.root = Path(root)
         self.records = list_isic(self.root)
         if n_train_per_class is None or n_test_per_class is None:
-            n_train, n_test = largest_split_sizes(self.records, n_reserved=n_reserved)
+            n_train, n_test = largest_split_sizes(self.records, n_reserved=n_reserved, seed=seed)
             n_train_per_class = n_train if n_train_per_class is None else n_train_per_class
             n_test_per_class = n_test if n_test_per_class is None else n_test_per_class
         self.n_train_per_class, self.n_test_per_class = (
