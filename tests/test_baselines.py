@@ -217,6 +217,17 @@ def test_integrated_gradients_completeness(model_name, images16):
     assert attr.sum() == pytest.approx(gap, rel=2e-2, abs=1e-4)
 
 
+@pytest.mark.parametrize("target", [0, 1])
+def test_deeplift_sums_to_the_change_from_the_zero_baseline(target, images16):
+    # DeepLift's summation-to-delta holds exactly for a ReLU network (not for GELU)
+    model = tiny_cnn()
+    x = images16[:3]
+    attr = attribute(model, x, "deeplift", target=target)
+    with torch.no_grad():
+        gap = model(x)[:, target] - model(torch.zeros_like(x))[:, target]
+    np.testing.assert_allclose(attr.sum(axis=(1, 2, 3)), gap.numpy(), rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     ("normalisation", "grey", "patch_value"),
     [

@@ -7,7 +7,7 @@ import pytest
 from conftest import requires_assets
 from PIL import Image
 
-from propgrad.cli import main, parse_scales
+from propgrad.cli import CliError, main, parse_scales
 
 
 @pytest.fixture()
@@ -112,8 +112,13 @@ def test_scales_not_increasing_exit_2(tmp_path, photo, capsys):
 def test_parse_scales():
     np.testing.assert_allclose(parse_scales("1.05:1.5:0.15"), [1.05, 1.2, 1.35, 1.5])
     np.testing.assert_allclose(parse_scales("1.5, 2, 7"), [1.5, 2.0, 7.0])
-    for bad in ("1", "a:b:c", "1:2:-1", "2:1:0.5"):
-        with pytest.raises(Exception, match="scales"):
+    for bad, message in (
+        ("1", "need at least 2 values, got 1"),
+        ("a:b:c", "cannot parse 'a:b:c'"),
+        ("1:2:-1", "the step must be positive, got -1"),
+        ("2:1:0.5", "need at least 2 values, got 0"),
+    ):
+        with pytest.raises(CliError, match=f"^scales: {message}"):  # CliError: exit status 2
             parse_scales(bad)
 
 

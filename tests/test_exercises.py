@@ -23,6 +23,13 @@ _SOLUTION = re.compile(r"^````\{solution\} (\S+)\n(.*?)^````$", re.M | re.S)
 _PYTHON = re.compile(r"^```python\n(.*?)^```$", re.M | re.S)
 
 
+#: What a solution's output must contain where the solution's text states it.
+EXPECTED_OUTPUT = {
+    "method": {"method-exercise-two-points": ["0.7", "at least 3 points"]},
+    "skin_lesions": {"skin-exercise-size": ["same melanomas: True"]},
+}
+
+
 def _solutions(name: str) -> dict[str, str]:
     """Label -> body of each solution of a chapter."""
     text = (ROOT / "notebooks" / f"{name}.md").read_text()
@@ -74,3 +81,10 @@ def test_solutions_run_after_the_chapter_at_the_smoke_profile(name, tmp_path):
     executed = nbformat.read(out, 4).cells[-len(blocks) :]
     for cell in executed:
         assert cell.outputs, cell.source  # every solution shows its result
+    printed = {
+        label: "".join(o.get("text", "") for o in cell.outputs)
+        for label, cell in zip(_solutions(name), executed, strict=True)
+    }
+    for label, expected in EXPECTED_OUTPUT.get(name, {}).items():
+        for text in expected:
+            assert text in printed[label], (label, printed[label])

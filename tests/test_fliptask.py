@@ -9,6 +9,7 @@ import pytest
 
 from propgrad.baselines.fliptask import (
     FlipTaskResult,
+    _resample_indices,
     best_threshold_accuracy,
     flip_prediction_task,
 )
@@ -126,8 +127,6 @@ def test_flip_task_is_seeded_and_fair(task_data):
 
 
 def test_flip_task_balanced_draw_without_replacement():
-    # scores identify each image; with 3 per class drawn out of 3, every resample
-    # uses all images, so every accuracy is the full-data accuracy
     labels = np.array([0, 0, 0, 1, 1, 1, 1, 1])
     flipped = np.array([0, 1, 0, 1, 0, 1, 1, 0])
     scores = np.arange(8.0)
@@ -135,6 +134,18 @@ def test_flip_task_balanced_draw_without_replacement():
     assert res["s"].accuracies.shape == (4,)
     # each resample has 6 images: accuracies are multiples of 1/6
     np.testing.assert_allclose(res["s"].accuracies * 6, np.round(res["s"].accuracies * 6))
+    # a constant score can only answer one way, so its best accuracy is the larger share of
+    # flips; with flipped == label that is exactly 1/2 only if every draw is 3 + 3
+    constant = flip_prediction_task(
+        {"s": np.zeros(8)}, labels.astype(bool), labels, n_per_class=3, n_resamples=50, seed=1
+    )
+    np.testing.assert_allclose(constant["s"].accuracies, 0.5)
+    # the draws themselves: 3 distinct images of each class, repeats only with replacement
+    rng = np.random.default_rng(0)
+    for draw in _resample_indices(labels, 3, 50, rng, False, "cap"):
+        assert len(set(draw)) == 6 and np.sum(labels[draw] == 0) == 3
+    draws = _resample_indices(labels, 3, 50, np.random.default_rng(0), True, "cap")
+    assert any(len(set(draw)) < 6 for draw in draws)
 
 
 def test_flip_task_shortfall_options():

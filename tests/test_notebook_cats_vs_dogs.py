@@ -76,6 +76,8 @@ def test_all_images_table_and_the_ranking_claim(cvd):
             assert 0.0 <= table[m][column] <= 1.0
     claim = fur["dark cats"] > fur["unbiased"] and fur["dark dogs"] > fur["unbiased"]
     assert cvd["fur_ranking_matches_bias"] is claim
+    # and it holds: the fur bias is planted so strongly that even the smoke models find it
+    assert claim, fur
 
 
 def test_flip_task_table2_layout(cvd):

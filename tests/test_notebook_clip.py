@@ -56,7 +56,11 @@ def test_smoke_records_the_papers_tables(smoke):
     assert smoke["models"]["Giraffe"] == "mesh camel" and smoke["models"]["Frog"] == "mesh cow"
     assert "toy CLIP" in smoke["models"]["clip"]
     for axis in AXES:
+        angles, curve = smoke["rotation_angles"][axis], smoke["rotation_curves"][axis]
+        assert smoke["lowest_angle"][axis] == angles[int(np.argmin(curve))]
         assert 0 <= smoke["lowest_angle"][axis] < 360
+        assert np.isfinite(smoke["upright_minus_upside_down"][axis])
+    assert all(np.isfinite(v) for v in smoke["side_minus_front"].values())
 
 
 # ----------------------------------------------------------------------------
