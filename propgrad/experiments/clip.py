@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from propgrad.interventions.turntable import VIDEO_SUFFIXES
 from propgrad.paper.clip import TABLE13, TABLE13_ROWS, TURNTABLE_OBJECTS
 from propgrad.tasks import cached_task
 
@@ -48,8 +49,6 @@ PAPER_DESCRIPTORS: dict[str, tuple[str, ...]] = {
 PAPER_MODEL = {"model_name": "ViT-B-32", "quick_gelu": True}
 
 AXES = ("x", "y", "z")
-
-_VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".gif")
 
 
 # ----------------------------------------------------------------------------
@@ -166,7 +165,7 @@ def find_recordings(
     entries = {
         p.stem.lower() if p.is_file() else p.name.lower(): p
         for p in sorted(root.iterdir())
-        if p.is_dir() or p.suffix.lower() in _VIDEO_SUFFIXES
+        if p.is_dir() or p.suffix.lower() in VIDEO_SUFFIXES
     }
     found = {}
     for name in objects:

@@ -45,6 +45,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from propgrad.paper.skin_lesions import MODELS as PAPER_MODELS
+from propgrad.pretrain import find_imagenet_weights
 
 #: Class names by output index (0 = nevus, the benign class).
 CLASS_NAMES = ("nevus", "melanoma")
@@ -579,64 +580,6 @@ def pretraining_report(
     return report
 
 
-_WEIGHT_NAMES = (
-    "{arch}.safetensors",
-    "{arch}.pth",
-    "{arch}.bin",
-    "{arch}/model.safetensors",
-    "{arch}/pytorch_model.bin",
-)
-
-
-def find_imagenet_weights(
-    architectures: Mapping[str, Mapping[str, Any]], weights: str | Path | Mapping[str, Any] | None
-) -> dict[str, str]:
-    """Locate the local ImageNet weights file of every architecture (paper profile).
-
-    Parameters
-    ----------
-    architectures : mapping
-        From :func:`architecture_table`.
-    weights : str, Path or mapping
-        A folder holding ``<timm name>.safetensors`` (or ``.pth``, ``.bin``,
-        or ``<timm name>/model.safetensors`` as the hub stores them), or a
-        mapping paper label (or timm name) -> file.
-
-    Returns
-    -------
-    dict
-        Label -> file.
-
-    Raises
-    ------
-    FileNotFoundError
-        Naming every missing file and where it was looked for.
-    """
-    if weights is None:
-        raise FileNotFoundError(
-            "the paper profile starts from ImageNet weights in local files: pass "
-            "imagenet_weights=<folder with <timm name>.safetensors files> or a mapping "
-            "{architecture label: weights file}; expected timm names: "
-            + ", ".join(spec["arch"] for spec in architectures.values())
-        )
-    found, missing = {}, []
-    for label, spec in architectures.items():
-        if isinstance(weights, Mapping):
-            given = weights.get(label, weights.get(spec["arch"]))
-            candidates = [Path(given)] if given is not None else []
-        else:
-            candidates = [Path(weights) / n.format(arch=spec["arch"]) for n in _WEIGHT_NAMES]
-        hit = next((c for c in candidates if c.is_file()), None)
-        if hit is None:
-            where = ", ".join(str(c) for c in candidates) or f"no entry for {label!r}"
-            missing.append(f"{label} ({spec['arch']}): {where}")
-        else:
-            found[label] = str(hit)
-    if missing:
-        raise FileNotFoundError("ImageNet weights not found for " + "; ".join(missing))
-    return found
-
-
 # ---------------------------------------------------------------------------
 # training
 
@@ -816,14 +759,12 @@ def table10(models: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, dict
 # interventions
 
 
-def melanoma_probabilities(classifier: Any, data: ToyLesions | IsicLesions) -> np.ndarray:
-    """The classifier's melanoma probability for every test melanoma, (n,)."""
+def melanoma_probabilities(classifier: Any, images: np.ndarray) -> np.ndarray:
+    """The classifier's melanoma probability for each image (e.g. the test melanomas), (n,)."""
     from propgrad.prediction import predict
 
-    images = data.melanoma_images()
-    logits = predict(classifier.model, images, classifier.preprocess, progress=False)
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return (shifted / shifted.sum(axis=1, keepdims=True))[:, CLASS_NAMES.index(TARGET)]
+    probabilities = predict(classifier, images, softmax=True, progress=False)
+    return probabilities[:, CLASS_NAMES.index(TARGET)]
 
 
 def intervention_design(
@@ -958,9 +899,10 @@ def patch_interventions(
     """
     from propgrad.scores import score_models
 
+    melanomas = data.melanoma_images()  # read once for every model
     out = {}
     for label, variants in models.items():
-        p = np.minimum(*(melanoma_probabilities(variants[s], data) for s in SPLITS))
+        p = np.minimum(*(melanoma_probabilities(variants[s], melanomas) for s in SPLITS))
         design = intervention_design(p, n_images, n_patches, data.n_patches(), seed=seed)
         sweeps = design_sweeps(data, design, n_steps, seed=seed)
         flat = [s for row in sweeps for s in row]
