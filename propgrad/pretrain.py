@@ -98,4 +98,68 @@ def pretrained_weights(
     return path
 
 
-__all__ = ["pretrained_weights"]
+#: Weights files looked for by :func:`find_imagenet_weights`, in order (a timm hub
+#: download keeps ``<timm name>/model.safetensors``).
+WEIGHT_NAMES = (
+    "{arch}.safetensors",
+    "{arch}.pth",
+    "{arch}.bin",
+    "{arch}/model.safetensors",
+    "{arch}/pytorch_model.bin",
+)
+
+
+def find_imagenet_weights(
+    architectures: Mapping[str, Mapping[str, Any]], weights: str | Path | Mapping[str, Any] | None
+) -> dict[str, str]:
+    """Locate the local ImageNet weights file of every architecture (paper profile).
+
+    Parameters
+    ----------
+    architectures : mapping
+        Label -> ``{"arch": timm name, ...}`` (e.g.
+        :func:`propgrad.experiments.skin_lesions.architecture_table`).
+    weights : str, Path or mapping
+        A folder holding ``<timm name>.safetensors`` (or ``.pth``, ``.bin``,
+        or ``<timm name>/model.safetensors`` as the hub stores them), or a
+        mapping paper label (or timm name) -> file.
+
+    Returns
+    -------
+    dict
+        Label -> file.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming every missing file and where it was looked for.
+    """
+    if weights is None:
+        raise FileNotFoundError(
+            "the paper profile starts from ImageNet weights in local files: pass "
+            "imagenet_weights=<folder with <timm name>.safetensors files> or a mapping "
+            "{architecture label: weights file}; expected timm names: "
+            + ", ".join(spec["arch"] for spec in architectures.values())
+        )
+    if not isinstance(weights, Mapping) and not Path(weights).expanduser().is_dir():
+        raise FileNotFoundError(f"ImageNet weights folder not found: {weights}")
+    found, missing = {}, []
+    for label, spec in architectures.items():
+        if isinstance(weights, Mapping):
+            given = weights.get(label, weights.get(spec["arch"]))
+            candidates = [Path(given)] if given is not None else []
+        else:
+            folder = Path(weights).expanduser()
+            candidates = [folder / n.format(arch=spec["arch"]) for n in WEIGHT_NAMES]
+        hit = next((c for c in candidates if c.is_file()), None)
+        if hit is None:
+            where = ", ".join(str(c) for c in candidates) or f"no entry for {label!r}"
+            missing.append(f"{label} ({spec['arch']}): {where}")
+        else:
+            found[label] = str(hit)
+    if missing:
+        raise FileNotFoundError("ImageNet weights not found for " + "; ".join(missing))
+    return found
+
+
+__all__ = ["WEIGHT_NAMES", "find_imagenet_weights", "pretrained_weights"]

@@ -95,18 +95,21 @@ def test_young_data_and_data_spec(celeba):
 
 
 def test_imagenet_weights_lookup(tmp_path):
+    from propgrad.pretrain import find_imagenet_weights
+
+    def lookup(folder, arch):
+        return Path(find_imagenet_weights({arch: {"arch": arch}}, folder)[arch])
+
     folder = tmp_path / "imagenet"
     (folder / "densenet121").mkdir(parents=True)
     (folder / "resnet18.pth").write_bytes(b"x")
     (folder / "densenet121" / "model.safetensors").write_bytes(b"x")
-    assert recipe.imagenet_weights(folder, "resnet18") == folder / "resnet18.pth"
-    assert (
-        recipe.imagenet_weights(folder, "densenet121") == folder / "densenet121/model.safetensors"
-    )
+    assert lookup(folder, "resnet18") == folder / "resnet18.pth"
+    assert lookup(folder, "densenet121") == folder / "densenet121/model.safetensors"
     with pytest.raises(FileNotFoundError, match="convnext_small.safetensors"):
-        recipe.imagenet_weights(folder, "convnext_small")
+        lookup(folder, "convnext_small")
     with pytest.raises(FileNotFoundError, match="weights folder not found"):
-        recipe.imagenet_weights(tmp_path / "nowhere", "resnet18")
+        lookup(tmp_path / "nowhere", "resnet18")
 
 
 def test_the_papers_setup():

@@ -7,7 +7,7 @@ What the paper does, as this recipe reproduces it:
   (:meth:`propgrad.datasets.celeba.CelebA.young_split`);
 * **models**: eight architectures (:data:`PAPER_MODELS`, timm names), each
   trained once from ImageNet weights read from local files
-  (:func:`imagenet_weights`) and once from random initialisation; ImageNet
+  (:func:`propgrad.pretrain.find_imagenet_weights`) and once from random initialisation; ImageNet
   statistics normalise the inputs of pre-trained models, [-1, 1] those of
   random ones; 224 x 224 inputs, batch size 32, AdamW with learning rate 1e-4,
   weight decay 5e-4 and momentum 0.9, TrivialAugmentWide, 100 epochs
@@ -68,15 +68,6 @@ PAPER_TRAINING: dict[str, Any] = {
 HAIR_INSTRUCTION = "change the hair to gray-white color"
 #: Its CFG image scale.
 HAIR_IMAGE_SCALE = 2.5
-
-#: Weights files looked for by :func:`imagenet_weights`, in order.
-WEIGHT_NAMES = (
-    "{arch}.safetensors",
-    "{arch}.pth",
-    "{arch}.bin",
-    "{arch}/model.safetensors",
-    "{arch}/pytorch_model.bin",
-)
 
 #: Attributes a local face must lack (both faces).
 _EXCLUDED = ("Gray_Hair", "Eyeglasses", "Wearing_Hat", "Bald")
@@ -193,41 +184,6 @@ def pick_local_faces(root: str | Path, partition: str = "test") -> tuple[str, st
     return picks[0], picks[1]
 
 
-def imagenet_weights(folder: str | Path, arch: str) -> Path:
-    """Find the local ImageNet weights file of an architecture.
-
-    Parameters
-    ----------
-    folder : str or Path
-        A folder holding one weights file per architecture, named as in
-        :data:`WEIGHT_NAMES` (e.g. ``resnet18.safetensors``, or a timm hub
-        download ``resnet18/model.safetensors``).
-    arch : str
-        The timm architecture.
-
-    Returns
-    -------
-    Path
-        The first file found.
-
-    Raises
-    ------
-    FileNotFoundError
-        If none exists; the message lists the names looked for.
-    """
-    folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"ImageNet weights folder not found: {folder}")
-    names = [pattern.format(arch=arch) for pattern in WEIGHT_NAMES]
-    for name in names:
-        if (folder / name).is_file():
-            return folder / name
-    raise FileNotFoundError(
-        f"no ImageNet weights for {arch} in {folder}; put one of {names} there "
-        f"(e.g. timm.create_model({arch!r}, pretrained=True).state_dict() saved with torch.save)"
-    )
-
-
 def hair_sweeps(
     root: str | Path,
     files: Sequence[str],
@@ -293,11 +249,9 @@ __all__ = [
     "IMAGE_SIZE",
     "PAPER_MODELS",
     "PAPER_TRAINING",
-    "WEIGHT_NAMES",
     "data_spec",
     "hair_sweeps",
     "hair_text_scales",
-    "imagenet_weights",
     "pick_local_faces",
     "young_data",
 ]
