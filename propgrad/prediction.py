@@ -23,11 +23,9 @@ from propgrad.cache import cache_dir, config_key, write_npz_atomic
 
 
 def _resolve(model: Any, preprocess: Any) -> tuple[Any, Any]:
-    from propgrad.models.classifier import Classifier
+    from propgrad.models.classifier import split_model  # torch only when predicting
 
-    if isinstance(model, Classifier):
-        return model.model, preprocess if preprocess is not None else model.preprocess
-    return model, preprocess
+    return split_model(model, preprocess)
 
 
 def _batches(images: Any, preprocess: Any, batch_size: int):

@@ -5,30 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 
-def split_model(model: Any, preprocess: Any = None) -> tuple[Any, Any]:
-    """Return ``(module, preprocess)`` for a Classifier or a module plus preprocessing.
-
-    Parameters
-    ----------
-    model : Classifier or torch.nn.Module
-        A :class:`~propgrad.models.Classifier` (its ``.model`` is attributed)
-        or a module.
-    preprocess : Preprocess, optional
-        Overrides the classifier's own preprocessing; required context for a
-        plain module wherever a normalisation has to be undone.
-
-    Returns
-    -------
-    module, preprocess
-        ``preprocess`` may be ``None`` for a plain module.
-    """
-    from propgrad.models.classifier import Classifier
-
-    if isinstance(model, Classifier):
-        return model.model, preprocess if preprocess is not None else model.preprocess
-    return model, preprocess
-
-
 def validate_preprocess(preprocess: Any, what: str) -> Any:
     """Return ``preprocess`` if it can undo a normalisation, else raise.
 

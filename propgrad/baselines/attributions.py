@@ -34,8 +34,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from propgrad.baselines._checks import split_model, validate_inputs, validate_preprocess
+from propgrad.baselines._checks import validate_inputs, validate_preprocess
 from propgrad.baselines.superpixels import slic_superpixels
+from propgrad.models.classifier import split_model
 
 __all__ = ["METHODS", "METHOD_LABELS", "attribute", "attribution_change", "plot_attributions"]
 

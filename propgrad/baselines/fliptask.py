@@ -432,10 +432,11 @@ def flip_task_scores(
         range, a method is unknown, or the preprocessing is not a
         :class:`~propgrad.models.Preprocess`.
     """
-    from propgrad.baselines._checks import split_model, validate_preprocess
+    from propgrad.baselines._checks import validate_preprocess
     from propgrad.baselines.attributions import METHODS, _validate_method, attribution_change
     from propgrad.cache import write_npz_atomic
     from propgrad.measure import expected_property_gradient
+    from propgrad.models.classifier import split_model
     from propgrad.prediction import predict_sweeps
     from propgrad.scores import flip_counts
 

@@ -495,6 +495,27 @@ def create_classifier(
     )
 
 
+def split_model(model: Any, preprocess: Any = None) -> tuple[Any, Any]:
+    """Return ``(module, preprocess)`` for a Classifier or a module plus preprocessing.
+
+    Parameters
+    ----------
+    model : Classifier or torch.nn.Module
+        A :class:`Classifier` (its ``.model`` is returned) or a module.
+    preprocess : Preprocess, optional
+        Overrides the classifier's own preprocessing; required context for a
+        plain module wherever a normalisation has to be undone.
+
+    Returns
+    -------
+    module, preprocess
+        ``preprocess`` may be ``None`` for a plain module.
+    """
+    if isinstance(model, Classifier):
+        return model.model, preprocess if preprocess is not None else model.preprocess
+    return model, preprocess
+
+
 def as_classifier(model: Any, preprocess: Any = None) -> Classifier | tuple[Any, Any]:
     """Return ``model`` as a :class:`Classifier` when possible.
 
