@@ -95,12 +95,13 @@ class Results:
     def _write(self) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
+        from propgrad.cache import atomic_path
+
         # top-level keys sorted (stable diffs); tables keep their row and column order
+        # (so not cache.write_json_atomic, which sorts every level)
         ordered = {key: self.values[key] for key in sorted(self.values)}
-        tmp.write_text(json.dumps(ordered, indent=2))
-        tmp.replace(self.path)
+        with atomic_path(self.path) as tmp:
+            tmp.write_text(json.dumps(ordered, indent=2))
 
     @staticmethod
     def load(path: str | os.PathLike[str]) -> dict[str, Any]:

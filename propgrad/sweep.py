@@ -171,9 +171,10 @@ class Sweep:
             "frames": names,
             "metadata": self.metadata,
         }
-        tmp = folder / (METADATA_FILE + ".tmp")
-        tmp.write_text(json.dumps(record, indent=2, default=_json_default))
-        tmp.replace(folder / METADATA_FILE)
+        from propgrad.cache import atomic_path
+
+        with atomic_path(folder / METADATA_FILE) as tmp:
+            tmp.write_text(json.dumps(record, indent=2, default=_json_default))
         return folder
 
     @classmethod

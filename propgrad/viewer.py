@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from propgrad.cache import atomic_path
 from propgrad.plots import THRESHOLD_COLOR
 from propgrad.sweep import Sweep
 
@@ -205,9 +206,8 @@ class SweepViewer:
             "margin:1.5em;color:#222;background:#fff}</style>\n</head>\n<body>\n"
             f"{self.to_html()}\n</body>\n</html>\n"
         )
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(page, encoding="utf-8")
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            tmp.write_text(page, encoding="utf-8")
         return path
 
     def __repr__(self) -> str:

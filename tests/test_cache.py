@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from propgrad import cache
 from propgrad.cache import (
     atomic_path,
     cache_dir,
@@ -95,6 +98,19 @@ def test_atomic_writes_round_trip(tmp_path):
     image = Image.fromarray(np.full((4, 4, 3), 7, dtype=np.uint8))
     save_image_atomic(tmp_path / "z.png", image)
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "z.png")), np.asarray(image))
+
+
+def test_atomic_files_get_a_new_files_mode_not_mkstemps(tmp_path):
+    # mkstemp creates 0600 files; a saved sweep or viewer page must be readable like any file
+    mask = os.umask(0o022)
+    try:
+        cache._UMASK, saved = 0o022, cache._UMASK
+        with atomic_path(tmp_path / "page.html") as tmp:
+            tmp.write_text("x")
+    finally:
+        os.umask(mask)
+        cache._UMASK = saved
+    assert stat.S_IMODE((tmp_path / "page.html").stat().st_mode) == 0o644
 
 
 def test_failed_write_leaves_no_file(tmp_path):
