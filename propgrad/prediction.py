@@ -191,7 +191,8 @@ def sweeps_digest(sweeps: Any) -> str:
     return digest.hexdigest()[:16]
 
 
-def _lengths(sweeps: Any) -> int:
+def sweep_length(sweeps: Any) -> int:
+    """The common length of a non-empty group of sweeps (``ValueError`` otherwise)."""
     lengths = {len(s) for s in sweeps}
     if not lengths:
         raise ValueError("no sweeps given")
@@ -256,7 +257,7 @@ def predict_sweeps(
     from propgrad.models.classifier import Classifier, model_identity
     from propgrad.models.preprocess import Preprocess
 
-    n = _lengths(sweeps)
+    n = sweep_length(sweeps)
     m = len(sweeps)
     net, pre = _resolve(model, preprocess)
     path = None
@@ -302,4 +303,4 @@ def predict_sweeps(
     return outputs
 
 
-__all__ = ["predict", "predict_sweeps", "sweeps_digest"]
+__all__ = ["predict", "predict_sweeps", "sweep_length", "sweeps_digest"]

@@ -306,15 +306,6 @@ class FlipTaskScores:
         return self.flips > 0
 
 
-def _sweep_shape(sweeps: Any) -> tuple[int, int]:
-    lengths = {len(s) for s in sweeps}
-    if not lengths:
-        raise ValueError("no sweeps given")
-    if len(lengths) != 1:
-        raise ValueError(f"all sweeps must have the same length, got lengths {sorted(lengths)}")
-    return len(sweeps), lengths.pop()
-
-
 def _end_frames(sweeps: Any, start: int, stop: int) -> list[tuple[Any, Any]]:
     """(first, last) image of the sweeps ``start:stop``."""
     return [(sweeps[i][0], sweeps[i][-1]) for i in range(start, stop)]
@@ -437,13 +428,14 @@ def flip_task_scores(
     from propgrad.cache import write_npz_atomic
     from propgrad.measure import expected_property_gradient
     from propgrad.models.classifier import split_model
-    from propgrad.prediction import predict_sweeps
+    from propgrad.prediction import predict_sweeps, sweep_length
     from propgrad.scores import flip_counts
 
     methods = [_validate_method(m) for m in (METHODS if methods is None else methods)]
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1, got {chunk}")
-    m, _ = _sweep_shape(sweeps)
+    sweep_length(sweeps)  # at least one sweep, all of one length
+    m = len(sweeps)
     net, pre = split_model(model, preprocess)
     validate_preprocess(pre, "the flip task")
     outputs = predict_sweeps(
