@@ -44,6 +44,7 @@ import numpy as np
 
 __all__ = [
     "Mesh",
+    "read_obj",
     "read_off",
     "load_mesh",
     "rotation_matrix",
@@ -538,6 +539,57 @@ def _read_faces(block, n_vertices: int, where: str) -> np.ndarray:
     return np.array(triangles, dtype=np.int64).reshape(-1, 3)
 
 
+def read_obj(path: str | Path, name: str | None = None) -> Mesh:
+    """Read a mesh from a Wavefront OBJ file (its ``v`` and ``f`` lines).
+
+    Polygons are split into a fan of triangles; texture and normal indices
+    (``f 1/2/3 ...``) and every other kind of line are ignored; negative
+    (relative) indices are supported.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    name : str, optional
+        The mesh's name; the file's stem by default.
+
+    Returns
+    -------
+    Mesh
+        Vertices and triangles as stored (no pose change, no scaling).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If a ``v`` or ``f`` line cannot be read (the message names the file
+        and the line) or there are no vertices or faces.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"mesh file not found: {path}")
+    vertices, faces = [], []
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            if parts[0] == "v":
+                vertices.append([float(v) for v in parts[1:4]])
+            elif parts[0] == "f":
+                index = [int(p.split("/")[0]) for p in parts[1:]]
+                index = [i - 1 if i > 0 else len(vertices) + i for i in index]
+                faces.extend([index[0], index[k], index[k + 1]] for k in range(1, len(index) - 1))
+        except ValueError as error:
+            raise ValueError(
+                f"{path}, line {number}: cannot read {line.strip()!r} ({error})"
+            ) from None
+    if not vertices or not faces:
+        raise ValueError(f"{path} holds no vertices or faces (OBJ 'v' and 'f' lines)")
+    return Mesh(vertices, faces, name=path.stem if name is None else name)
+
+
 # ----------------------------------------------------------------------------
 # loading by name or path
 # ----------------------------------------------------------------------------
@@ -551,7 +603,7 @@ def _resolve(source: str | Path) -> tuple[Path, str, bool]:
     text = str(source)
     path = Path(source).expanduser()
     looks_like_name = isinstance(source, str) and "/" not in _short_name(text)
-    looks_like_name = looks_like_name and not text.lower().endswith(".off")
+    looks_like_name = looks_like_name and not text.lower().endswith((".off", ".obj"))
     if not looks_like_name:
         if not path.is_file():
             raise FileNotFoundError(f"mesh file not found: {path}")
@@ -571,12 +623,12 @@ def _resolve(source: str | Path) -> tuple[Path, str, bool]:
     known = sorted(n[len("meshes/") :] for n in ASSETS if n.startswith("meshes/"))
     raise KeyError(
         f"unknown mesh {text!r}: not a registered asset (known: {', '.join(known) or 'none'}), "
-        f"and no file meshes/{short}.off in $PROPGRAD_ASSETS; pass a path to an .off file"
+        f"and no file meshes/{short}.off in $PROPGRAD_ASSETS; pass a path to an .off or .obj file"
     )
 
 
 def load_mesh(source: str | Path, *, canonical: bool = True, rotation=None) -> Mesh:
-    """Load a mesh by asset name or from an OFF/COFF file, in its canonical pose.
+    """Load a mesh by asset name or from an OFF/COFF or OBJ file, in its canonical pose.
 
     Parameters
     ----------
@@ -584,9 +636,9 @@ def load_mesh(source: str | Path, *, canonical: bool = True, rotation=None) -> M
         An animal of the assets by name (``"elephant"`` or
         ``"meshes/elephant"``; fetched with :func:`propgrad.assets.fetch_asset`,
         or read from ``$PROPGRAD_ASSETS/meshes/<name>.off`` for a name that is
-        not registered), or a path to an ``.off`` file (a string containing a
-        ``/`` other than the ``meshes/`` prefix, or ending in ``.off``, is a
-        path).
+        not registered), or a path to an ``.off`` or ``.obj`` file (a string
+        containing a ``/`` other than the ``meshes/`` prefix, or ending in
+        ``.off`` or ``.obj``, is a path).
     canonical : bool, default True
         Bring the mesh into the canonical pose (module notes): rotate it
         (``rotation``, else the :data:`CANONICAL_POSES` entry of a known
@@ -613,7 +665,7 @@ def load_mesh(source: str | Path, *, canonical: bool = True, rotation=None) -> M
         If the file is malformed or ``rotation`` is invalid.
     """
     path, name, by_name = _resolve(source)
-    mesh = read_off(path, name=name)
+    mesh = (read_obj if path.suffix.lower() == ".obj" else read_off)(path, name=name)
     mesh.metadata["source"] = str(path)
     known = by_name and name in CANONICAL_POSES
     if not canonical:

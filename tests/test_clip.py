@@ -299,6 +299,11 @@ def test_obj_meshes_are_read_and_normalised(tmp_path):
     assert np.linalg.norm(mesh.vertices, axis=1).max() == pytest.approx(1.0, abs=1e-6)
     turned = load_object_mesh(path, rotation=[("x", 90)])
     assert turned.bounds[1, 1] < 0.9  # z became -y
+    from propgrad.meshes import load_mesh
+
+    # the renderer's own loader reads OBJ too (the turntable videos go through it)
+    np.testing.assert_allclose(load_mesh(path).vertices, mesh.vertices)
+    assert load_mesh(path).metadata["source"] == str(path)
     (tmp_path / "bad.obj").write_text("v 0 0 zero\n")
     with pytest.raises(ValueError, match="bad.obj, line 1"):
         load_object_mesh(tmp_path / "bad.obj")

@@ -233,31 +233,6 @@ def turntable_sweeps(
 # ----------------------------------------------------------------------------
 # virtual interventions
 # ----------------------------------------------------------------------------
-def _read_obj(path: Path) -> Any:
-    """A minimal Wavefront OBJ reader: ``v`` and ``f`` lines (polygons fanned into triangles)."""
-    from propgrad.meshes import Mesh
-
-    vertices, faces = [], []
-    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
-        parts = line.split()
-        if not parts:
-            continue
-        try:
-            if parts[0] == "v":
-                vertices.append([float(v) for v in parts[1:4]])
-            elif parts[0] == "f":
-                index = [int(p.split("/")[0]) for p in parts[1:]]
-                index = [i - 1 if i > 0 else len(vertices) + i for i in index]
-                faces.extend([index[0], index[k], index[k + 1]] for k in range(1, len(index) - 1))
-        except ValueError as error:
-            raise ValueError(
-                f"{path}, line {number}: cannot read {line.strip()!r} ({error})"
-            ) from None
-    if not vertices or not faces:
-        raise ValueError(f"{path} holds no vertices or faces (OBJ 'v' and 'f' lines)")
-    return Mesh(vertices, faces, name=path.stem, metadata={"source": str(path)})
-
-
 def load_object_mesh(source: str | Path, rotation: Any = None) -> Any:
     """A mesh by asset name or from an ``.off`` or ``.obj`` file, in its canonical pose.
 
@@ -278,12 +253,7 @@ def load_object_mesh(source: str | Path, rotation: Any = None) -> Any:
     from propgrad.meshes import load_mesh
 
     path = Path(str(source)).expanduser()
-    if path.suffix.lower() == ".obj":
-        if not path.is_file():
-            raise FileNotFoundError(f"mesh file not found: {path}")
-        mesh = _read_obj(path)
-        return mesh.rotated(rotation if rotation is not None else np.eye(3)).normalized()
-    if path.suffix.lower() == ".off" or path.is_file():
+    if path.suffix.lower() in (".off", ".obj") or path.is_file():
         return load_mesh(path, rotation=rotation)
     return load_mesh(str(source))
 
