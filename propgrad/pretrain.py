@@ -98,6 +98,80 @@ def pretrained_weights(
     return path
 
 
+def pretrain_task(job: Mapping[str, Any]) -> str:
+    """Task: pre-train one architecture on the toy task (cached); return the weights file.
+
+    Parameters
+    ----------
+    job : mapping
+        ``arch``, ``image_size``, ``preset`` (a shapes preset name or dict),
+        ``model_kwargs``, ``num_threads``, ``progress``.
+
+    Returns
+    -------
+    str
+        The weights file of :func:`propgrad.pretrain.pretrained_weights`.
+    """
+    path = pretrained_weights(
+        job["arch"],
+        int(job["image_size"]),
+        preset=job["preset"],
+        model_kwargs=job.get("model_kwargs") or {},
+        progress=bool(job.get("progress", True)),
+        num_threads=job.get("num_threads"),
+    )
+    return str(path)
+
+
+def pretrained_backbones(
+    architectures: Mapping[str, Mapping[str, Any]],
+    image_size: int,
+    *,
+    preset: str | Mapping[str, Any] = "demo",
+    cluster: Any = None,
+    num_threads: int | None = None,
+    progress: bool = True,
+) -> dict[str, str]:
+    """The ImageNet stand-in: every architecture pre-trained once on the toy task.
+
+    One idempotent task per architecture (:func:`pretrain_task`), so the
+    backbones train side by side on a cluster and a killed run resumes.
+
+    Parameters
+    ----------
+    architectures : mapping
+        Label -> ``{"arch": timm name, "model_kwargs": {...}}``.
+    image_size : int
+        Input size (the chapter's).
+    preset : str or mapping, optional
+        A key of :data:`propgrad.worlds.shapes.SHAPES_PRESETS` or a dict of
+        the same layout.
+    cluster, num_threads, progress
+        Where to run (:func:`propgrad.tasks.run_tasks`), torch threads per
+        training, progress bars.
+
+    Returns
+    -------
+    dict
+        Label -> weights file (``create_classifier(..., pretrained=...)``).
+    """
+    from propgrad.tasks import run_tasks
+
+    jobs = [
+        {
+            "arch": spec["arch"],
+            "image_size": int(image_size),
+            "preset": preset,
+            "model_kwargs": spec["model_kwargs"],
+            "num_threads": num_threads,
+            "progress": progress,
+        }
+        for spec in architectures.values()
+    ]
+    paths = run_tasks(pretrain_task, jobs, cluster=cluster, progress=progress, desc="pre-train")
+    return dict(zip(architectures, paths, strict=True))
+
+
 #: Weights files looked for by :func:`find_imagenet_weights`, in order (a timm hub
 #: download keeps ``<timm name>/model.safetensors``).
 WEIGHT_NAMES = (
@@ -162,4 +236,10 @@ def find_imagenet_weights(
     return found
 
 
-__all__ = ["WEIGHT_NAMES", "find_imagenet_weights", "pretrained_weights"]
+__all__ = [
+    "WEIGHT_NAMES",
+    "find_imagenet_weights",
+    "pretrain_task",
+    "pretrained_backbones",
+    "pretrained_weights",
+]

@@ -25,7 +25,7 @@ The recipe is the same for two data sources with one interface:
   from local files (:func:`find_imagenet_weights`).
 
 Heavy steps are idempotent tasks submitted through
-:func:`propgrad.tasks.run_tasks`: pre-training (:func:`pretrain_task`),
+:func:`propgrad.tasks.run_tasks`: pre-training (:func:`propgrad.pretrain.pretrain_task`),
 fine-tuning (:func:`train_task`) and the flip-prediction scores
 (:func:`flip_scores_task`). Each is described by a plain, picklable dict, so
 the same call runs in this process, in a local process pool or on a Dask
@@ -45,7 +45,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from propgrad.paper.skin_lesions import MODELS as PAPER_MODELS
-from propgrad.pretrain import find_imagenet_weights
+from propgrad.pretrain import find_imagenet_weights, pretrain_task, pretrained_backbones
 
 #: Class names by output index (0 = nevus, the benign class).
 CLASS_NAMES = ("nevus", "melanoma")
@@ -452,79 +452,6 @@ def lesion_data(description: Mapping[str, Any]) -> ToyLesions | IsicLesions:
 # pre-trained weights
 
 
-def pretrain_task(job: Mapping[str, Any]) -> str:
-    """Task: pre-train one architecture on the toy task (cached); return the weights file.
-
-    Parameters
-    ----------
-    job : mapping
-        ``arch``, ``image_size``, ``preset`` (a shapes preset name or dict),
-        ``model_kwargs``, ``num_threads``, ``progress``.
-
-    Returns
-    -------
-    str
-        The weights file of :func:`propgrad.pretrain.pretrained_weights`.
-    """
-    from propgrad.pretrain import pretrained_weights
-
-    path = pretrained_weights(
-        job["arch"],
-        int(job["image_size"]),
-        preset=job["preset"],
-        model_kwargs=job.get("model_kwargs") or {},
-        progress=bool(job.get("progress", True)),
-        num_threads=job.get("num_threads"),
-    )
-    return str(path)
-
-
-def pretrained_backbones(
-    architectures: Mapping[str, Mapping[str, Any]],
-    image_size: int,
-    *,
-    preset: str | Mapping[str, Any] = "demo",
-    cluster: Any = None,
-    num_threads: int | None = None,
-    progress: bool = True,
-) -> dict[str, str]:
-    """The ImageNet stand-in: every architecture pre-trained once on the toy task.
-
-    Parameters
-    ----------
-    architectures : mapping
-        From :func:`architecture_table`.
-    image_size : int
-        Input size (the chapter's).
-    preset : str or mapping, optional
-        A key of :data:`propgrad.worlds.shapes.SHAPES_PRESETS` or a dict of
-        the same layout.
-    cluster, num_threads, progress
-        Where to run (:func:`propgrad.tasks.run_tasks`), torch threads per
-        training, progress bars.
-
-    Returns
-    -------
-    dict
-        Label -> weights file (``create_classifier(..., pretrained=...)``).
-    """
-    from propgrad.tasks import run_tasks
-
-    jobs = [
-        {
-            "arch": spec["arch"],
-            "image_size": int(image_size),
-            "preset": preset,
-            "model_kwargs": spec["model_kwargs"],
-            "num_threads": num_threads,
-            "progress": progress,
-        }
-        for spec in architectures.values()
-    ]
-    paths = run_tasks(pretrain_task, jobs, cluster=cluster, progress=progress, desc="pre-train")
-    return dict(zip(architectures, paths, strict=True))
-
-
 def pretraining_report(
     architectures: Mapping[str, Mapping[str, Any]],
     weights: Mapping[str, str],
@@ -540,7 +467,7 @@ def pretraining_report(
     architectures : mapping
         From :func:`architecture_table`.
     weights : mapping
-        Label -> weights file from :func:`pretrained_backbones`.
+        Label -> weights file from :func:`propgrad.pretrain.pretrained_backbones`.
     image_size : int
         Input size.
     n_per_class : int, optional
