@@ -22,6 +22,15 @@ Conventions
   ``accuracy >= 4`` findiff's *uniform* operator differs at the second, third,
   ... point from each end, where it starts a forward stencil at the point
   itself; both choices have accuracy order ``p``.)
+* ``edge_order`` sets the accuracy order of the one-sided stencils at the two
+  ends of a (non-periodic) central scheme; by default it equals ``accuracy``.
+  ``edge_order=1`` gives the end points plain first-order differences
+  (``f[1] - f[0]`` and ``f[-1] - f[-2]`` on a unit grid), which is what
+  ``numpy.gradient(f)`` does by default (``edge_order=1``) and so what the
+  paper's authors' code computes. With ``accuracy=2`` the two agree everywhere:
+  ``property_gradients(f, edge_order=1) == numpy.gradient(f)`` on a unit grid.
+  On rough (e.g. shuffled) outputs the first-order ends are smaller on average,
+  so E[|grad X|] with ``edge_order=1`` is a little smaller on short sweeps.
 * ``scheme="forward"`` uses forward ``p + 1`` point stencils wherever they fit
   and the last ``p + 1`` nodes for the last ``p`` points (the final point gets a
   backward stencil). ``scheme="forward", accuracy=1`` is the plain forward
@@ -204,6 +213,33 @@ def _validate_period(period, grid: np.ndarray | None, n: int) -> float:
             "(e.g. 0 and 360 degrees) repeats a frame; drop the last one"
         )
     return period
+
+
+def _validate_edge_order(edge_order, accuracy: int, scheme: str, periodic: bool) -> int | None:
+    """Check ``edge_order``; return ``None`` when it equals the default (``accuracy``)."""
+    if edge_order is None:
+        return None
+    if isinstance(edge_order, bool) or not isinstance(edge_order, Integral) or edge_order < 1:
+        raise ValueError(f"edge_order must be a positive integer (1 or 2), got {edge_order!r}")
+    edge_order = int(edge_order)
+    if edge_order == accuracy:
+        return None
+    if periodic:
+        raise ValueError(
+            f"edge_order={edge_order} was given for a periodic sweep, which has no ends; "
+            "drop edge_order (or pass periodic=False)"
+        )
+    if scheme != "central":
+        raise ValueError(
+            f"edge_order applies to the one-sided end stencils of scheme='central'; "
+            f"scheme={scheme!r} has its own end stencils (drop edge_order)"
+        )
+    if edge_order > accuracy:
+        raise ValueError(
+            f"edge_order={edge_order} is larger than accuracy={accuracy}; the end "
+            "stencils can be at most as accurate as the interior ones"
+        )
+    return edge_order
 
 
 def _validate_order(order) -> int:
@@ -486,6 +522,21 @@ def _fornberg_rows(nodes: np.ndarray, index: np.ndarray, rows: np.ndarray) -> np
     )
 
 
+def _lower_edge_order(
+    weights: np.ndarray, nodes: np.ndarray, index: np.ndarray, lo: int, hi: int, edge_order: int
+) -> None:
+    """Recompute the end rows in place with ``edge_order + 1`` nodes at each end."""
+    keep = edge_order + 1
+    for i in range(weights.shape[0]):
+        if lo <= i < hi:
+            continue
+        idx = index[i]
+        used = slice(0, keep) if i < lo else slice(len(idx) - keep, len(idx))
+        row = np.zeros(len(idx))
+        row[used] = fornberg_weights(nodes[i], nodes[idx[used]], order=1)
+        weights[i] = row
+
+
 def _periodic_parts(n: int, nodes: np.ndarray, accuracy: int, scheme: str, period: float):
     """Offsets, wrapped node indices, interior rows and weights of a periodic stencil."""
     rows = np.arange(n)
@@ -513,11 +564,15 @@ def _build_stencil(
     accuracy: int,
     scheme: str,
     period: float | None = None,
+    edge_order: int | None = None,
 ) -> _Stencil:
     """Construct (and cache) the stencil for one (grid, accuracy, scheme, period).
 
     ``period=None`` builds the ordinary stencil with one-sided ends; a number
-    builds the periodic stencil with that period.
+    builds the periodic stencil with that period. ``edge_order`` (central
+    scheme only) lowers the order of the end stencils: they then use only the
+    ``edge_order + 1`` nodes nearest the end (the other nodes of the row get
+    weight 0).
     """
     nodes = np.arange(n, dtype=np.float64) if grid is None else np.array(grid)
     rows = np.arange(n)
@@ -542,6 +597,8 @@ def _build_stencil(
         lo, hi = 0, n - accuracy
     if period is None:
         weights = _fornberg_rows(nodes, index, rows)
+        if edge_order is not None and n > 2:
+            _lower_edge_order(weights, nodes, index, lo, hi, edge_order)
 
     scalar = None
     if grid is None:
@@ -565,12 +622,19 @@ def _build_stencil(
 
 
 def _get_stencil(
-    n: int, grid, accuracy: int, scheme: str, periodic: bool = False, period=None
+    n: int,
+    grid,
+    accuracy: int,
+    scheme: str,
+    periodic: bool = False,
+    period=None,
+    edge_order: int | None = None,
 ) -> _Stencil:
     """Validate the arguments and return the cached stencil for them."""
     scheme = _validate_scheme(scheme)
     accuracy = _validate_accuracy(accuracy, scheme)
     periodic = _validate_periodic(periodic)
+    edge_order = _validate_edge_order(edge_order, accuracy, scheme, periodic)
     if not periodic and period is not None:
         raise ValueError(
             f"period={period!r} was given but periodic=False; pass periodic=True for a "
@@ -582,7 +646,7 @@ def _get_stencil(
     g = None if grid is None else _validate_grid(grid, n)
     key = None if g is None else tuple(g.tolist())
     p = _validate_period(period, g, n) if periodic else None
-    return _build_stencil(n, key, accuracy, scheme, p)
+    return _build_stencil(n, key, accuracy, scheme, p, edge_order)
 
 
 # ----------------------------------------------------------------------------
@@ -595,6 +659,7 @@ def property_gradients(
     scheme: str = "central",
     periodic: bool = False,
     period: float | None = None,
+    edge_order: int | None = None,
 ) -> np.ndarray:
     """Derivative of model outputs along the sweep (axis 0).
 
@@ -621,6 +686,11 @@ def property_gradients(
         default ``N`` steps without a grid, or ``N * step`` for a uniform grid
         (``0, 1, ..., 359`` degrees: 360); a non-uniform grid needs it. It must
         exceed ``grid[-1] - grid[0]``.
+    edge_order : int, optional
+        Accuracy order of the one-sided stencils at the two ends (central
+        scheme, non-periodic sweeps); at most ``accuracy``. ``None`` (default)
+        uses ``accuracy``. ``edge_order=1`` reproduces ``numpy.gradient``'s
+        default ends, which the paper's authors' code uses.
 
     Returns
     -------
@@ -636,7 +706,9 @@ def property_gradients(
         (``accuracy + 1``; two points always work, see Notes; periodic stencils
         need ``max(3, accuracy + 1)``), or ``period`` is given without
         ``periodic=True``, is not larger than the span of the grid, or cannot be
-        inferred (non-uniform grid).
+        inferred (non-uniform grid), or ``edge_order`` is not a positive
+        integer at most ``accuracy``, or is given for a periodic sweep or the
+        forward scheme.
 
     Notes
     -----
@@ -647,13 +719,15 @@ def property_gradients(
     --------
     >>> property_gradients([0.0, 1.0, 4.0, 9.0, 16.0])
     array([0., 2., 4., 6., 8.])
+    >>> property_gradients([0.0, 1.0, 4.0, 9.0, 16.0], edge_order=1)
+    array([1., 2., 4., 6., 7.])
     >>> property_gradients([0.0, 1.0, 0.0, 1.0], scheme="forward", accuracy=1)
     array([ 1., -1.,  1.,  1.])
     >>> property_gradients([0.0, 1.0, 2.0, 1.0], periodic=True)
     array([ 0.,  1.,  0., -1.])
     """
     f = _validate_outputs(outputs)
-    st = _get_stencil(f.shape[0], grid, accuracy, scheme, periodic, period)
+    st = _get_stencil(f.shape[0], grid, accuracy, scheme, periodic, period, edge_order)
     return st.apply(f, axis=0)
 
 
@@ -664,6 +738,7 @@ def expected_property_gradient(
     scheme: str = "central",
     periodic: bool = False,
     period: float | None = None,
+    edge_order: int | None = None,
 ) -> float | np.ndarray:
     """Expected property gradient magnitude ``E[|grad_X F|]`` of a sweep.
 
@@ -675,8 +750,10 @@ def expected_property_gradient(
     ----------
     outputs : array_like, shape (N,) or (N, C)
         Model outputs in sweep order.
-    grid, accuracy, scheme, periodic, period
-        As in :func:`property_gradients`; ``periodic=True`` for a full turn.
+    grid, accuracy, scheme, periodic, period, edge_order
+        As in :func:`property_gradients`; ``periodic=True`` for a full turn,
+        ``edge_order=1`` for the first-order ends of the authors' code
+        (``numpy.gradient``'s default).
 
     Returns
     -------
@@ -703,9 +780,20 @@ def expected_property_gradient(
     array([0.5, 0.5])
     >>> expected_property_gradient([0.0, 1.0, 2.0, 1.0], periodic=True)
     0.5
+
+    The authors' convention, ``mean(abs(numpy.gradient(f)))``:
+
+    >>> expected_property_gradient([0.0, 1.0, 4.0, 9.0, 16.0], edge_order=1)
+    4.0
     """
     grads = property_gradients(
-        outputs, grid=grid, accuracy=accuracy, scheme=scheme, periodic=periodic, period=period
+        outputs,
+        grid=grid,
+        accuracy=accuracy,
+        scheme=scheme,
+        periodic=periodic,
+        period=period,
+        edge_order=edge_order,
     )
     score = np.abs(grads).mean(axis=0)
     return float(score) if score.ndim == 0 else score

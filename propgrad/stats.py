@@ -232,8 +232,10 @@ def _random_permutations(rng: np.random.Generator, n: int, k: int) -> np.ndarray
 # ----------------------------------------------------------------------------
 # statistics of gathered (permuted) outputs
 # ----------------------------------------------------------------------------
-def _gradient_kernel(n: int, grid, accuracy: int, scheme: str, periodic: bool, period):
-    stencil = _get_stencil(n, grid, accuracy, scheme, periodic, period)
+def _gradient_kernel(
+    n: int, grid, accuracy: int, scheme: str, periodic: bool, period, edge_order: int | None
+):
+    stencil = _get_stencil(n, grid, accuracy, scheme, periodic, period, edge_order)
 
     def kernel(a: np.ndarray) -> np.ndarray:
         return stencil.abs_sum(a, axis=1) / n
@@ -268,6 +270,7 @@ def shuffle_test(
     scheme: str = "central",
     periodic: bool = False,
     period: float | None = None,
+    edge_order: int | None = None,
 ) -> ShuffleTestResult:
     """Permutation test for systematic change of model outputs along a sweep.
 
@@ -317,6 +320,11 @@ def shuffle_test(
     period : float, optional
         The period in grid units with ``periodic=True``; inferred by default
         (``N`` steps without a grid, ``N * step`` on a uniform grid).
+    edge_order : int, optional
+        Accuracy order of the end stencils of the gradient statistic (see
+        :func:`propgrad.measure.property_gradients`); ``1`` is the authors'
+        convention (``numpy.gradient``'s default ends). The observed and every
+        shuffled sequence use the same stencils.
 
     Returns
     -------
@@ -384,7 +392,7 @@ def shuffle_test(
     const = _constant_mask(x, axis=1)
 
     if name == "gradient":
-        kernel = _gradient_kernel(n, grid, accuracy, scheme, periodic, period)
+        kernel = _gradient_kernel(n, grid, accuracy, scheme, periodic, period, edge_order)
         values = x
     else:
         values = x - x.mean(axis=1, keepdims=True)
@@ -412,7 +420,9 @@ def shuffle_test(
     # one sequence, gradient with a scalar stencil: gather and reduce each
     # block in two reused buffers that stay in cache
     stencil = (
-        _get_stencil(n, grid, accuracy, scheme, periodic, period) if name == "gradient" else None
+        _get_stencil(n, grid, accuracy, scheme, periodic, period, edge_order)
+        if name == "gradient"
+        else None
     )
     fused = m == 1 and stencil is not None and stencil._flat_plan is not None
     if fused:

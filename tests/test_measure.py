@@ -494,3 +494,71 @@ def test_periodic_errors():
         property_gradients(f, periodic=True, period=np.inf)
     with pytest.raises(ValueError, match="periodic must be True or False"):
         property_gradients(f, periodic="yes")
+
+
+# ----------------------------------------------------------------------------
+# edge_order: the authors' first-order ends (numpy.gradient's default)
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [3, 4, 21, 101])
+def test_edge_order_one_equals_numpy_gradient_default(n):
+    f = np.random.default_rng(n).normal(size=n)
+    assert np.allclose(property_gradients(f, edge_order=1), np.gradient(f))
+    assert expected_property_gradient(f, edge_order=1) == pytest.approx(
+        np.mean(np.abs(np.gradient(f))), rel=1e-12
+    )
+
+
+def test_edge_order_one_on_a_nonuniform_grid_equals_numpy_gradient():
+    rng = np.random.default_rng(3)
+    grid = np.sort(rng.uniform(0, 5, 17))
+    f = np.sin(grid)
+    assert np.allclose(property_gradients(f, grid=grid, edge_order=1), np.gradient(f, grid))
+    assert np.allclose(
+        property_gradients(f, grid=grid, edge_order=2), np.gradient(f, grid, edge_order=2)
+    )
+
+
+def test_edge_order_changes_only_the_end_points():
+    f = np.random.default_rng(0).normal(size=(21, 3))
+    first, second = property_gradients(f, edge_order=1), property_gradients(f)
+    assert np.array_equal(first[1:-1], second[1:-1])
+    assert np.allclose(first[0], f[1] - f[0]) and np.allclose(first[-1], f[-1] - f[-2])
+    assert np.array_equal(property_gradients(f, edge_order=2), second)
+
+
+def test_edge_order_one_is_smaller_on_rough_outputs_and_less_so_on_long_sweeps():
+    rng = np.random.default_rng(1)
+    ratio = {}
+    for n in (21, 101):
+        x = rng.normal(size=(n, 4000))
+        ratio[n] = np.mean(expected_property_gradient(x, edge_order=1)) / np.mean(
+            expected_property_gradient(x)
+        )
+    assert 0.84 < ratio[21] < 0.91  # about 12 % smaller at 21 steps
+    assert 0.95 < ratio[101] < 0.99  # about 3 % at 101
+    assert ratio[21] < ratio[101]
+
+
+def test_edge_order_with_higher_accuracy_keeps_interior():
+    f = np.cos(np.linspace(0, 3, 15))
+    g4 = property_gradients(f, accuracy=4)
+    g4_1 = property_gradients(f, accuracy=4, edge_order=1)
+    assert np.array_equal(g4[2:-2], g4_1[2:-2])
+    assert g4_1[0] == pytest.approx(f[1] - f[0])
+    assert g4_1[1] == pytest.approx(f[1] - f[0])  # two nodes nearest the end
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"edge_order": 0}, "edge_order must be a positive integer"),
+        ({"edge_order": 1.5}, "edge_order must be a positive integer"),
+        ({"edge_order": True}, "edge_order must be a positive integer"),
+        ({"edge_order": 3}, "larger than accuracy=2"),
+        ({"edge_order": 1, "periodic": True}, "periodic sweep, which has no ends"),
+        ({"edge_order": 1, "scheme": "forward", "accuracy": 2}, "scheme='forward'"),
+    ],
+)
+def test_edge_order_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        property_gradients(np.arange(10.0), **kwargs)

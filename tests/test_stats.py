@@ -409,3 +409,19 @@ def test_periodic_option_errors():
         shuffle_test(noise(0), 100, period=101)
     with pytest.raises(ValueError, match="must be larger than the span"):
         shuffle_test(noise(0), 100, grid=np.arange(101.0), periodic=True, period=50)
+
+
+def test_edge_order_reaches_the_statistic_and_the_null():
+    rng = np.random.default_rng(5)
+    y = np.cumsum(rng.normal(size=21))
+    first = shuffle_test(y, n_permutations=300, seed=2, edge_order=1)
+    second = shuffle_test(y, n_permutations=300, seed=2)
+    assert first.statistic == pytest.approx(np.mean(np.abs(np.gradient(y))))
+    assert first.statistic != pytest.approx(second.statistic)
+    # the null uses the same (first-order) ends as the observed value
+    assert first.null.shape == (300,)
+    assert np.isclose(first.null.mean(), second.null.mean(), rtol=0.2)
+    assert first.null.mean() < second.null.mean()
+    batch = shuffle_test(np.stack([y, -y]), n_permutations=300, seed=2, edge_order=1)
+    assert batch.statistic[0] == pytest.approx(first.statistic)
+    assert batch.p_value[0] == pytest.approx(first.p_value)
