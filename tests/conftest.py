@@ -76,6 +76,23 @@ def pytest_runtest_setup(item):
     pytest.skip(reason)
 
 
+def claim_ids(chapter: str) -> set[str]:
+    """The ids of the claims a chapter states (``propgrad.chapters.<chapter>.claims``)."""
+    import importlib
+
+    module = importlib.import_module(f"propgrad.chapters.{chapter}.claims")
+    return {claim.id for claim in module.CLAIMS}
+
+
+def assert_claims(record: dict, chapter: str, *, hold: bool) -> None:
+    """The record holds exactly the chapter's claims; with ``hold``, every one is true."""
+    recorded = record["claims"]
+    assert set(recorded) == claim_ids(chapter), sorted(set(recorded) ^ claim_ids(chapter))
+    if hold:
+        failing = sorted(i for i, v in recorded.items() if not v)
+        assert not failing, f"claims that do not hold: {failing}"
+
+
 def run_notebook(name: str, tmp_path: Path, **parameters) -> dict:
     """Execute a notebook at the smoke profile with papermill; return its results JSON.
 

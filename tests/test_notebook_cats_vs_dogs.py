@@ -6,7 +6,7 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import requires_assets, run_notebook
+from conftest import assert_claims, requires_assets, run_notebook
 from PIL import Image
 
 from propgrad.paper import cats_vs_dogs as paper
@@ -24,6 +24,29 @@ def cvd(tmp_path_factory):
 
 def test_profile_recorded(cvd):
     assert cvd["profile"] == "smoke"
+
+
+def test_smoke_records_every_claim_of_the_chapter(cvd):
+    assert_claims(cvd, "cats_vs_dogs", hold=False)
+    # these hold at any profile: they only need the authors' real models and sweep
+    for claim in (
+        "real_fur_ordering_matches_authors",
+        "real_fur_all_significant",
+        "first_order_ends_close_part_of_the_gap",
+    ):
+        assert cvd["claims"][claim] is True, claim
+
+
+def test_sweep_conventions_against_the_authors(cvd):
+    conventions = cvd["authors_sweep_conventions"]
+    assert set(conventions) == set(SPLITS)
+    for m in SPLITS:
+        assert conventions[m]["ours"] == pytest.approx(cvd["authors_sweep"][m]["E[|∇X|]"])
+        assert conventions[m]["authors"] == paper.AUTHORS_DOG_SWEEP[m]["E[|∇X|]"]
+    dark = conventions["dark-cats"]
+    # the authors' ends bring our largest score part of the way towards theirs
+    assert dark["authors"] < dark["first-order ends"] < dark["ours"]
+    assert cvd["authors_reported"] == {m: v["E[|∇X|]"] for m, v in paper.AUTHORS_DOG_SWEEP.items()}
 
 
 def test_real_fur_sweep_orders_the_models_like_the_authors(cvd):
@@ -164,3 +187,5 @@ def test_demo_profile_flip_task_is_informative_and_ours_leads(tmp_path):
     assert demo["table5"]["Dark Cats split"]["dark cats split"] > 95.0
     assert demo["table5"]["Dark Cats split"]["dark dogs split"] < 5.0
     assert demo["fur_ranking_matches_bias"] is True
+    # every sentence the page states about its results holds at the demo profile
+    assert_claims(demo, "cats_vs_dogs", hold=True)

@@ -32,7 +32,7 @@ def test_systematic_signals_are_significant(method_results, signal):
     assert method_results[f"{signal}_gradient_p"] < 0.01
 
 
-def test_noise_is_not_significant_despite_the_largest_score(method_results):
+def test_noise_is_not_significant_despite_a_larger_score_than_smooth_signals(method_results):
     assert method_results["noise_gradient_significant"] is False
     others = [method_results[f"{s}_gradient"] for s in ("sine", "parabola", "step")]
     assert method_results["noise_gradient"] > max(others)
@@ -51,3 +51,60 @@ def test_pearson_flags_the_step(method_results):
 def test_false_positive_rate_is_near_alpha(method_results):
     assert method_results["noise_batch_size"] == 60
     assert method_results["false_positive_rate"] <= 0.05
+
+
+METHOD_CLAIMS = {
+    "noise_large_but_not_significant",
+    "gradient_sees_what_pearson_misses",
+    "step_flagged_by_both",
+    "zigzag_above_every_shuffle",
+    "false_positive_rate_near_alpha",
+    "first_order_ends_shrink_short_sweeps",
+}
+
+
+def test_claims_recorded_and_hold_at_smoke(method_results):
+    assert set(method_results["claims"]) == METHOD_CLAIMS
+    assert all(method_results["claims"].values()), method_results["claims"]
+
+
+def test_first_order_ends_are_smaller_as_measured(method_results):
+    ratio = method_results["edge_order_ratio"]
+    assert 0.8 < ratio["short"] < ratio["long"] < 1.0
+    assert method_results["edge_order_points"] == {"short": 21, "long": 101}
+
+
+def test_zigzag_is_above_every_shuffle(method_results):
+    assert method_results["zigzag_gradient"] == pytest.approx(1.0)
+    assert method_results["zigzag_gradient_null_mean"] < method_results["zigzag_gradient"]
+    assert method_results["zigzag_gradient_p"] == pytest.approx(1 / 501)
+
+
+def test_too_few_shuffles_make_claims_fail_visibly(tmp_path):
+    """With 50 shuffles no p-value can fall below 0.01: the page must say so."""
+    import nbformat
+
+    record = run_notebook("method", tmp_path, n_permutations=50)
+    claims = record["claims"]
+    assert set(claims) == METHOD_CLAIMS
+    for failing in (
+        "gradient_sees_what_pearson_misses",
+        "step_flagged_by_both",
+        "zigzag_above_every_shuffle",
+    ):
+        assert claims[failing] is False
+    assert claims["noise_large_but_not_significant"] is True
+    notebook = nbformat.read(tmp_path / "method-out.ipynb", as_version=4)
+    glued = {
+        output["metadata"]["scrapbook"]["name"]: output["data"]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if "scrapbook" in output.get("metadata", {})
+    }
+    step = glued["claim-step_flagged_by_both"]
+    markdown = next(v for k, v in step.items() if k.endswith("text/markdown"))
+    assert markdown.startswith("```{admonition} Does not hold at these parameters")
+    assert "p = 0.0196" in markdown  # the smallest p-value 50 shuffles allow: 1/51
+    holding = glued["claim-noise_large_but_not_significant"]
+    assert "admonition" not in next(v for k, v in holding.items() if k.endswith("text/markdown"))

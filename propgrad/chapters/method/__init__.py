@@ -1,0 +1,1 @@
+"""The method chapter (``notebooks/method.md``): five signals and the shuffle test."""
