@@ -332,10 +332,20 @@ class _Pasted:
 
 
 def _in_kernel() -> bool:
-    """True inside a running IPython kernel (a notebook), where glue works."""
+    """True inside a running IPython kernel with myst-nb installed, where glue works.
+
+    Gluing only matters for the book build; a notebook opened elsewhere (Colab,
+    a plain Jupyter install without myst-nb) runs the same cells without it.
+    """
     try:
         from IPython import get_ipython
     except ImportError:
         return False
     shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return False
+    try:
+        import myst_nb  # noqa: F401
+    except ImportError:
+        return False
+    return True
