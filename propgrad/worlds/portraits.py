@@ -78,18 +78,21 @@ in a fixed order before any dial is read, so :func:`intervene` is an exact
 ``do(X := x)``: a greyness sweep changes only pixels where hair colour shows
 (:func:`hair_mask`), every other pixel stays bit-identical.
 :func:`make_split` draws balanced young/not-young training and test sets.
+:data:`WORLD` (a :class:`PortraitWorld`) offers the world under the
+:class:`~propgrad.worlds.base.World` protocol, with every dial a property.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from propgrad.sweep import Sweep
+from propgrad.worlds.base import Split, World, unit_properties
 from propgrad.worlds.drawing import coverage as _coverage
 from propgrad.worlds.drawing import sd_ellipse as _sd_ellipse
 from propgrad.worlds.drawing import to_uint8 as _to_uint8
@@ -98,6 +101,10 @@ from propgrad.worlds.drawing import value_noise as _value_noise
 
 #: Class names by label index (CelebA's ``Young`` attribute: 1 = young).
 CLASS_NAMES = ("not young", "young")
+
+#: The world's one split: balanced classes, the dials as the generative model
+#: draws them (see :func:`make_split`).
+SPLITS = ("balanced",)
 
 #: The continuous dials (the semantic properties), all in [0, 1].
 DIALS = (
@@ -283,6 +290,11 @@ background : float
     wrinkle_phase: float = 0.0
     pixel_noise: float = 0.015
     seed: int = 0
+
+    @property
+    def label(self) -> int:
+        """The label (``young``), under the name every world's records share."""
+        return self.young
 
     @property
     def label_name(self) -> str:
@@ -916,8 +928,12 @@ def intervene(
 
 
 @dataclass
-class PortraitSplit:
+class PortraitSplit(Split):
     """Balanced training and test data of the portrait world.
+
+    A :class:`~propgrad.worlds.base.Split` whose constructor keeps this
+    class's original signature: ``name`` and ``classes`` are keyword-only
+    with defaults, ``size`` and ``world`` follow the six data fields.
 
     Attributes
     ----------
@@ -931,27 +947,22 @@ class PortraitSplit:
         Image size in pixels.
     world : dict
         The world settings used (all of :data:`WORLD_DEFAULTS`).
+    name : str
+        ``"balanced"``, the world's only split (keyword only).
+    classes : tuple of str
+        ``("not young", "young")`` (keyword only).
     """
 
-    x_train: np.ndarray
-    y_train: np.ndarray
-    params_train: list[PortraitParams]
-    x_test: np.ndarray
-    y_test: np.ndarray
-    params_test: list[PortraitParams]
     size: int
     world: dict[str, float]
+    name: str = field(default=SPLITS[0], kw_only=True)
+    classes: tuple[str, ...] = field(default=CLASS_NAMES, kw_only=True)
 
     def dial(self, name: str, part: str = "train") -> np.ndarray:
         """Return one dial (or ``"age"``) of every ``"train"`` or ``"test"`` face."""
         if name not in DIALS and name != "age":
             raise ValueError(f"unknown dial {name!r}; choose from {list(DIALS)} or 'age'")
-        return np.array([getattr(p, name) for p in self._params(part)], dtype=float)
-
-    def _params(self, part: str) -> list[PortraitParams]:
-        if part not in ("train", "test"):
-            raise ValueError(f"part must be 'train' or 'test', got {part!r}")
-        return self.params_train if part == "train" else self.params_test
+        return self.values(name, part)
 
 
 def sample_balanced(
@@ -1045,13 +1056,11 @@ def make_split(
     train_rng, test_rng = (np.random.default_rng([int(seed), 17, part]) for part in (0, 1))
     params_train = sample_balanced(n_train_per_class, train_rng, cfg)
     params_test = sample_balanced(n_test_per_class, test_rng, cfg)
-    return PortraitSplit(
-        x_train=render_batch(params_train, size, progress=progress),
-        y_train=np.array([p.young for p in params_train], dtype=np.int64),
-        params_train=params_train,
-        x_test=render_batch(params_test, size, progress=progress),
-        y_test=np.array([p.young for p in params_test], dtype=np.int64),
-        params_test=params_test,
+    return PortraitSplit.from_params(
+        SPLITS[0],
+        params_train,
+        params_test,
+        lambda ps: render_batch(ps, size, progress=progress),
         size=size,
         world=cfg,
     )
@@ -1197,3 +1206,62 @@ def young_data(
     """
     split = make_split_from_preset(preset)
     return (split.x_train, split.y_train), {"test": (split.x_test, split.y_test)}
+
+
+# ----------------------------------------------------------------------------
+# the World protocol
+# ----------------------------------------------------------------------------
+
+
+class PortraitWorld(World):
+    """The portrait world under the :class:`~propgrad.worlds.base.World` protocol.
+
+    * The properties are the eight dials (:data:`PROPERTY_NAMES`, all on
+      [0, 1]; ``background`` is a hue, circular: 0 and 1 are the same
+      colour); records have a ``label`` (= ``young``).
+    * :meth:`sample` draws faces from the generative model with
+      :data:`WORLD_DEFAULTS` and keeps them in order of drawing until each
+      label of the requested pattern is filled (as :func:`sample_balanced`
+      does), so the dials follow their class-conditional distribution.
+      Conditions: ``label`` (0, 1, ``"not young"``, ``"young"``) and any
+      dial (a value or a ``(low, high)`` range). A dial condition *sets*
+      the dial after the face is drawn (``do(dial := x)``): the label and
+      the other dials keep the values the generative model gave them, so
+      it is not conditioning on the dial.
+    * :meth:`intervene` re-renders the face once per value (unlike
+      :func:`intervene`, which sweeps from the face's own value to ``to``);
+      it takes no options.
+    * :meth:`split` builds the one split, ``"balanced"``, from a key of
+      :data:`PORTRAITS_PRESETS` (or such a dict) with
+      :func:`make_split_from_preset`.
+    """
+
+    name = "portraits"
+    classes = CLASS_NAMES
+    properties = unit_properties(PROPERTY_NAMES, circular=("background",))
+    params_type = PortraitParams
+    splits = SPLITS
+    presets = tuple(PORTRAITS_PRESETS)
+    _render_batch = staticmethod(render_batch)
+
+    def _sample(
+        self, labels: list[int], rng: np.random.Generator, conditions: dict[str, Any]
+    ) -> list[PortraitParams]:
+        faces = sample_balanced(max(labels.count(0), labels.count(1)), rng)
+        by_label = {0: iter(faces[0::2]), 1: iter(faces[1::2])}
+        records = [next(by_label[label]) for label in labels]
+        return self._set_properties(records, rng, conditions)
+
+    def _metadata(self, record: PortraitParams) -> dict[str, Any]:
+        return {"world": self.name, "label_name": record.label_name}
+
+    def _make_split(self, name: str, preset: Any, seed: int | None, **options: bool) -> Split:
+        if seed is not None:
+            preset = PORTRAITS_PRESETS.get(preset, preset) if isinstance(preset, str) else preset
+            if not isinstance(preset, str):  # an unknown name fails below
+                preset = {**preset, "seed": int(seed)}
+        return make_split_from_preset(preset, **options)
+
+
+#: The portrait world (the entry ``"portraits"`` of :data:`propgrad.worlds.WORLDS`).
+WORLD = PortraitWorld()

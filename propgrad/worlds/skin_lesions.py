@@ -38,6 +38,12 @@ image without them with the patch layers alpha-blended in at ``alpha = 1``
 is the paper's synthetic intervention: it blends one segmented patch into an
 image with alpha growing from 0 to 1, and :func:`patch_sweeps` builds the
 paper's design (a few melanomas, several patches each).
+
+Under the :class:`~propgrad.worlds.base.World` protocol (:data:`WORLD`, a
+:class:`SkinLesionWorld`) the patch is a continuous property, its opacity: a
+:class:`PatchedLesion` (built by :func:`with_patch`) is a lesion image that
+carries one more patch and the opacity at which it is blended in, so the
+patch intervention is an exact sweep of that opacity like any ABCD cue.
 """
 
 from __future__ import annotations
@@ -45,13 +51,14 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from propgrad.sweep import Sweep
+from propgrad.worlds.base import Split, World, unit_properties
 from propgrad.worlds.drawing import to_uint8 as _to_uint8
 from propgrad.worlds.drawing import validate_unit as _validate_unit
 from propgrad.worlds.exact import exact_sweep
@@ -307,6 +314,61 @@ class LesionParams:
         record = dict(record)
         record["patches"] = tuple(Patch.from_dict(p) for p in record.get("patches", ()))
         return cls(**record)
+
+
+@dataclass
+class PatchedLesion(LesionParams):
+    """A lesion image with one more patch, blended in at opacity ``patch``.
+
+    This is how the colourful patch becomes a continuous property of the
+    world (:class:`SkinLesionWorld`): :func:`render` draws the lesion image
+    (with its own ``patches``) and then blends ``overlay`` in with weight
+    ``patch`` inside its coverage mask, by the formula of
+    :func:`propgrad.interventions.designed.alpha_blend_sweep`. So
+    ``dataclasses.replace(scene, patch=a)`` renders to frame ``a`` of the
+    patch intervention (:func:`intervene`), at ``patch = 0`` to the lesion
+    image itself and at ``patch = 1`` to the image with the overlay added to
+    ``patches``. Build one with :func:`with_patch`. (:func:`patch_mask`
+    covers ``patches`` only, not the overlay.)
+
+    Parameters
+    ----------
+    overlay : Patch
+        The patch to blend in, placed (keyword only).
+    patch : float, optional
+        Its opacity in [0, 1] (keyword only; default 1).
+    """
+
+    overlay: Patch = field(kw_only=True)
+    patch: float = field(default=1.0, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.overlay, Patch):
+            raise ValueError(
+                f"overlay must be a Patch (see patch_pool), got {type(self.overlay).__name__}"
+            )
+        if not self.overlay.placed:
+            raise ValueError(
+                f"patch {self.overlay.patch_id} has no position; place it with with_patch()"
+            )
+        self.patch = _validate_unit("patch", self.patch)
+
+    @property
+    def lesion(self) -> LesionParams:
+        """The lesion image without the overlay."""
+        return LesionParams(**{f.name: getattr(self, f.name) for f in fields(LesionParams)})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the parameters as a JSON-serialisable dict."""
+        return {**self.lesion.to_dict(), "overlay": self.overlay.to_dict(), "patch": self.patch}
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> PatchedLesion:
+        """Rebuild parameters from :meth:`to_dict` output."""
+        record = dict(record)
+        overlay = Patch.from_dict(record.pop("overlay"))
+        alpha = record.pop("patch", 1.0)
+        return with_patch(LesionParams.from_dict(record), overlay, alpha, place=False)
 
 
 # ----------------------------------------------------------------------------
@@ -592,6 +654,55 @@ def place_or_shrink(
     return place_patch(patch, params, seed)
 
 
+def with_patch(
+    params: LesionParams,
+    patch: Patch,
+    alpha: float = 1.0,
+    *,
+    seed: int = 0,
+    place: bool | None = None,
+) -> PatchedLesion:
+    """Return the image with ``patch`` to blend in at opacity ``alpha``.
+
+    Parameters
+    ----------
+    params : LesionParams
+        The image (for a :class:`PatchedLesion`, its overlay is replaced).
+    patch : Patch
+        The patch, e.g. from ``patch_pool(n, pool="intervention")``.
+    alpha : float, optional
+        Its opacity in [0, 1] (the ``patch`` property).
+    seed : int, optional
+        Seed of the position search when the patch is placed here.
+    place : bool, optional
+        Place the patch beside this image's lesion with
+        :func:`place_or_shrink`. By default an unplaced patch is placed and
+        a placed one kept where it is (as :func:`intervene` does).
+
+    Returns
+    -------
+    PatchedLesion
+        The image's parameters with ``overlay`` and ``patch`` set.
+
+    Raises
+    ------
+    ValueError
+        If ``patch`` is not a :class:`Patch`, has no position with
+        ``place=False``, finds no free position, or ``alpha`` is outside
+        [0, 1].
+    """
+    if not isinstance(patch, Patch):
+        raise ValueError(f"patch must be a Patch (see patch_pool), got {type(patch).__name__}")
+    lesion = params.lesion if isinstance(params, PatchedLesion) else params
+    if place is None:
+        place = not patch.placed
+    placed = place_or_shrink(patch, lesion, seed) if place else patch
+    if not placed.placed:
+        raise ValueError(f"patch {patch.patch_id} has no position; pass place=True")
+    fields_ = {f.name: getattr(lesion, f.name) for f in fields(LesionParams)}
+    return PatchedLesion(**fields_, overlay=placed, patch=alpha)
+
+
 # ----------------------------------------------------------------------------
 # rendering helpers
 # ----------------------------------------------------------------------------
@@ -752,9 +863,9 @@ def _base_image(p: LesionParams, size: int) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(image, 0.0, 1.0), opacity
 
 
-def _blend(base: np.ndarray, top: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Composite like :func:`alpha_blend_sweep` at ``alpha = 1`` (bit-identical)."""
-    weight = mask[:, :, None]
+def _blend(base: np.ndarray, top: np.ndarray, mask: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Composite like :func:`alpha_blend_sweep` at ``alpha`` (bit-identical)."""
+    weight = alpha * mask[:, :, None]
     out = base.astype(float) + weight * (top.astype(float) - base.astype(float))
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
@@ -820,7 +931,8 @@ def render(params: LesionParams, size: int = 64) -> np.ndarray:
 
     The image without patches is rendered in floating point and rounded to
     uint8; each patch of ``params.patches`` is then blended in with its
-    :func:`patch_layer` at ``alpha = 1``.
+    :func:`patch_layer` at ``alpha = 1``. For a :class:`PatchedLesion` its
+    ``overlay`` is blended in last, at ``alpha = params.patch``.
 
     Parameters
     ----------
@@ -841,6 +953,9 @@ def render(params: LesionParams, size: int = 64) -> np.ndarray:
     for patch in params.patches:
         rgb, mask = patch_layer(patch, size)
         out = _blend(out, rgb, mask)
+    if isinstance(params, PatchedLesion):
+        rgb, mask = patch_layer(params.overlay, size)
+        out = _blend(out, rgb, mask, params.patch)
     return out
 
 
@@ -937,8 +1052,8 @@ def intervene(
     """Blend one segmented patch into an image, alpha from 0 to 1 in equal steps.
 
     The paper's synthetic colourful-patch intervention (Sec. 4.2, appendix
-    C), done with :func:`propgrad.interventions.designed.alpha_blend_sweep`:
-    step ``alpha`` shows ``(1 - alpha * m) * image + alpha * m * patch`` with
+    C), with the formula of :func:`propgrad.interventions.designed.alpha_blend_sweep`
+    (bit-identical): step ``alpha`` shows ``(1 - alpha * m) * image + alpha * m * patch`` with
     ``m`` the patch's coverage mask. The first frame is the image itself, the
     last one is bit-identical to ``render`` of the image with the patch added,
     and pixels outside the mask never change.
@@ -976,32 +1091,35 @@ def intervene(
     ValueError
         If ``n_steps`` is below 2 or no free position for the patch exists.
     """
-    from propgrad.interventions.designed import alpha_blend_sweep
-
     n_steps = _validate_n_steps(n_steps)
     size = _validate_size(size)
-    if not isinstance(patch, Patch):
-        raise ValueError(f"patch must be a Patch (see patch_pool), got {type(patch).__name__}")
-    if place is None:
-        place = not patch.placed
-    placed = place_or_shrink(patch, params, seed) if place else patch
-    if not placed.placed:
-        raise ValueError(f"patch {patch.patch_id} has no position; pass place=True")
-    rgb, mask = patch_layer(placed, size)
-    grid = np.linspace(0.0, 1.0, n_steps)
-    blended = alpha_blend_sweep(render(params, size), rgb, mask, alphas=grid)
+    scene = with_patch(params, patch, seed=seed, place=place)
+    return _patch_sweep(scene, np.linspace(0.0, 1.0, n_steps), size, "colourful patch")
+
+
+def _patch_sweep(scene: PatchedLesion, grid: np.ndarray, size: int, name: str) -> Sweep:
+    """Frames of ``scene`` with its overlay at every opacity of ``grid``.
+
+    Frame ``a`` equals ``render(replace(scene, patch=a), size)``: the lesion
+    image is rendered once and the overlay blended in by :func:`_blend`.
+    """
+    base = render(scene.lesion, size)
+    rgb, mask = patch_layer(scene.overlay, size)
     metadata = {
-        **blended.metadata,
+        "intervention": "alpha blend of an overlay inside a mask",
+        "formula": "(1 - alpha * m) * image + alpha * m * overlay",
+        "mask_fraction": float(mask.mean()),
         "world": "skin_lesions",
-        "property": "colourful patch",
-        "patch_id": placed.patch_id,
-        "patch": placed.to_dict(),
+        "property": name,
+        "patch_id": scene.overlay.patch_id,
+        "patch": scene.overlay.to_dict(),
         "size": int(size),
-        "label": int(params.label),
-        "diagnosis": params.diagnosis,
-        "params": params.to_dict(),
+        "label": int(scene.label),
+        "diagnosis": scene.diagnosis,
+        "params": scene.lesion.to_dict(),
     }
-    return Sweep(blended.images, grid, PATCH_GRID_NAME, metadata)
+    frames = [_blend(base, rgb, mask, alpha) for alpha in grid]
+    return Sweep(frames, grid, PATCH_GRID_NAME, metadata)
 
 
 def patch_sweeps(
@@ -1132,33 +1250,16 @@ def intervene_property(
 
 
 @dataclass
-class SkinLesionSplit:
-    """Training and test data of one split.
+class SkinLesionSplit(Split):
+    """Training and test data of one split: a :class:`~propgrad.worlds.base.Split`.
 
-    Attributes
-    ----------
-    name : str
-        ``"unbiased"`` or ``"biased"``.
-    x_train, x_test : ndarray
-        uint8 images (N, H, W, 3).
-    y_train, y_test : ndarray
-        int64 labels (0 = nevus, 1 = melanoma).
-    params_train, params_test : list of LesionParams
-        The parameters of every image, for re-rendering and interventions.
+    ``name`` is ``"unbiased"`` or ``"biased"``, the labels are 0 = nevus and
+    1 = melanoma (``classes``), and ``params_train`` and ``params_test`` hold
+    the :class:`LesionParams` of every image, for re-rendering and
+    interventions.
     """
 
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    params_train: list[LesionParams]
-    x_test: np.ndarray
-    y_test: np.ndarray
-    params_test: list[LesionParams]
-
-    def _params(self, part: str) -> list[LesionParams]:
-        if part not in ("train", "test"):
-            raise ValueError(f"part must be 'train' or 'test', got {part!r}")
-        return self.params_train if part == "train" else self.params_test
+    classes: tuple[str, ...] = field(default=CLASS_NAMES, kw_only=True)
 
     def has_patch(self, part: str = "train") -> np.ndarray:
         """Return a boolean array: which ``"train"`` or ``"test"`` images carry patches."""
@@ -1297,14 +1398,8 @@ def make_split(
     size = _validate_size(size)
     params_train = sample_split_params(name, n_train_per_class, seed, "train", world)
     params_test = sample_split_params(name, n_test_per_class, seed, "test", world)
-    return SkinLesionSplit(
-        name=name,
-        x_train=render_batch(params_train, size, progress=progress),
-        y_train=np.array([p.label for p in params_train], dtype=np.int64),
-        params_train=params_train,
-        x_test=render_batch(params_test, size, progress=progress),
-        y_test=np.array([p.label for p in params_test], dtype=np.int64),
-        params_test=params_test,
+    return SkinLesionSplit.from_params(
+        name, params_train, params_test, lambda ps: render_batch(ps, size, progress=progress)
     )
 
 
@@ -1452,3 +1547,102 @@ def intervention_pool_from_preset(preset: str | dict[str, Any] = "demo") -> list
     inter = cfg.get("interventions", SKIN_LESION_PRESETS["demo"]["interventions"])
     scale = float(cfg["world"].get("patch_scale", WORLD_DEFAULTS["patch_scale"]))
     return patch_pool(int(inter["pool_size"]), int(inter["seed"]), pool="intervention", scale=scale)
+
+
+# ----------------------------------------------------------------------------
+# the World protocol
+# ----------------------------------------------------------------------------
+
+
+class SkinLesionWorld(World):
+    """The dermoscopy world under the :class:`~propgrad.worlds.base.World` protocol.
+
+    Properties: the four ABCD cues and ``"patch"``, the opacity of one
+    colourful patch blended in beside the lesion (axis label
+    :data:`PATCH_GRID_NAME`). The patch property lives on
+    :class:`PatchedLesion` records, which carry the patch to blend in
+    (``overlay``) and its opacity (``patch``).
+
+    * :meth:`sample` returns :class:`PatchedLesion` records: each lesion
+      carries its own patch from a fresh ``"intervention"`` pool (never used
+      by any split's training or test images), placed beside the lesion,
+      at opacity 0 unless the ``patch`` condition says otherwise. So every
+      property can be intervened on every sampled record, and at opacity 0
+      the image is exactly the lesion without the patch.
+    * :meth:`intervene` with ``"patch"`` blends the record's overlay in at
+      each opacity, or, with ``patch=<Patch>``, that patch (placed beside
+      the lesion as :func:`intervene` places it, with ``seed`` and
+      ``place``). Given the same patch and the alphas
+      ``linspace(0, 1, n_steps)`` it returns the frames and grid of
+      ``intervene(params, patch, n_steps)`` (the metadata names the
+      property ``"patch"``). Records from :meth:`split` are plain
+      :class:`LesionParams`: pass ``patch=`` for them (or wrap them with
+      :meth:`with_patch`).
+    * :meth:`sample` accepts the conditions ``label`` (0, 1, ``"nevus"``,
+      ``"melanoma"``), each ABCD cue and ``patch`` (a value or a
+      ``(low, high)`` range; a cue set after drawing the rest of the lesion
+      from its class, before the patch is placed). The lesions are drawn
+      with :data:`WORLD_DEFAULTS`.
+    * :meth:`split` builds ``"unbiased"`` or ``"biased"`` from a key of
+      :data:`SKIN_LESION_PRESETS` (or such a dict) with
+      :func:`make_split_from_preset`.
+    """
+
+    name = "skin_lesions"
+    classes = CLASS_NAMES
+    properties = unit_properties({**ABCD_PROPERTIES, "patch": PATCH_GRID_NAME})
+    params_type = LesionParams
+    splits = SPLITS
+    presets = tuple(SKIN_LESION_PRESETS)
+    _render_batch = staticmethod(render_batch)
+    with_patch = staticmethod(with_patch)
+
+    def _sample(
+        self, labels: list[int], rng: np.random.Generator, conditions: dict[str, Any]
+    ) -> list[PatchedLesion]:
+        alpha = {"patch": conditions.pop("patch")} if "patch" in conditions else {}
+        lesions = [sample_params(rng, label) for label in labels]
+        lesions = self._set_properties(lesions, rng, conditions)
+        pool = patch_pool(len(lesions), int(rng.integers(2**31 - 1)), pool="intervention")
+        scenes = [
+            with_patch(p, patch, 0.0, seed=int(rng.integers(2**31 - 1)))
+            for p, patch in zip(lesions, pool)
+        ]
+        return self._set_properties(scenes, rng, alpha)
+
+    def _sweep(
+        self,
+        record: LesionParams,
+        property: str,  # noqa: A002 - the natural name for the intervened property
+        grid: np.ndarray,
+        size: int,
+        *,
+        patch: Patch | None = None,
+        seed: int | None = None,
+        place: bool | None = None,
+    ) -> Sweep:
+        """Intervene on one record; ``patch``, ``seed`` and ``place`` go with ``"patch"``."""
+        if property != "patch":
+            if (patch, seed, place) != (None, None, None):
+                raise ValueError("patch=, seed= and place= apply to the 'patch' property only")
+            return intervene_property(record, property, grid, size=size)
+        if patch is not None:
+            record = with_patch(record, patch, seed=seed or 0, place=place)
+        elif (seed, place) != (None, None):
+            raise ValueError("seed= and place= place the patch given with patch=; none was given")
+        elif not isinstance(record, PatchedLesion):
+            raise ValueError(
+                "the 'patch' property needs a patch to blend in: pass patch=<Patch> (e.g. "
+                "from patch_pool), or intervene on records from sample() or with_patch()"
+            )
+        return _patch_sweep(record, grid, _validate_size(size), "patch")
+
+    def _make_split(self, name: str, preset: Any, seed: int | None, **options: bool) -> Split:
+        config = skin_lesion_preset(preset)
+        if seed is not None:
+            config["world"]["seed"] = int(seed)
+        return make_split_from_preset(config, name, **options)
+
+
+#: The dermoscopy world (the entry ``"skin_lesions"`` of :data:`propgrad.worlds.WORLDS`).
+WORLD = SkinLesionWorld()

@@ -23,7 +23,8 @@ one split through :func:`propgrad.train.fit` (cached).
 
 Modules: ``params`` (the record and its sampling), ``render``,
 ``interventions``, ``splits``, ``groups`` (the paper's image groups),
-``presets`` (settings and training).
+``presets`` (settings and training), ``world`` (:data:`WORLD`, the world
+under the :class:`~propgrad.worlds.base.World` protocol).
 """
 
 from __future__ import annotations
@@ -45,14 +46,17 @@ from propgrad.worlds.cats_dogs.presets import (
 )
 from propgrad.worlds.cats_dogs.render import animal_mask, render, render_batch
 from propgrad.worlds.cats_dogs.splits import CatDogSplit, make_split, sample_split_params
+from propgrad.worlds.cats_dogs.world import WORLD, CatsDogsWorld
 
 __all__ = [
     "CATS_DOGS_PRESETS",
     "CLASSES",
     "CatDogParams",
     "CatDogSplit",
+    "CatsDogsWorld",
     "PROPERTY_NAMES",
     "SPLITS",
+    "WORLD",
     "WORLD_DEFAULTS",
     "animal_mask",
     "cats_dogs_config",

@@ -7,49 +7,30 @@ scaled down). Background brightness is independent of the label everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
-from propgrad.datasets.cats_dogs import SPLITS
+from propgrad.datasets.cats_dogs import CLASSES, SPLITS
+from propgrad.worlds.base import Split
 from propgrad.worlds.cats_dogs.params import WORLD_DEFAULTS, CatDogParams, sample_params
 from propgrad.worlds.cats_dogs.render import render_batch
 
 
 @dataclass
-class CatDogSplit:
-    """Training and test data of one split.
+class CatDogSplit(Split):
+    """Training and test data of one split: a :class:`~propgrad.worlds.base.Split`.
 
-    Attributes
-    ----------
-    name : str
-        ``"unbiased"``, ``"dark-cats"`` or ``"dark-dogs"``.
-    x_train, x_test : ndarray
-        uint8 images (N, H, W, 3).
-    y_train, y_test : ndarray
-        int64 labels (0 = cat, 1 = dog).
-    params_train, params_test : list of CatDogParams
-        The parameters of every image, for re-rendering and interventions.
+    ``name`` is ``"unbiased"``, ``"dark-cats"`` or ``"dark-dogs"``, the
+    labels are 0 = cat and 1 = dog (``classes``), and ``params_train`` and
+    ``params_test`` hold the :class:`CatDogParams` of every image, for
+    re-rendering and interventions. :meth:`counts` keys read
+    ``"train cats"``, ``"test dogs"``, ...
     """
 
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    params_train: list[CatDogParams]
-    x_test: np.ndarray
-    y_test: np.ndarray
-    params_test: list[CatDogParams]
-
-    def counts(self) -> dict[str, int]:
-        """Images per part and class, e.g. ``{"train cats": 1250, ...}``."""
-        from propgrad.datasets.cats_dogs import CLASSES
-
-        return {
-            f"{part} {name}s": int((getattr(self, f"y_{part}") == label).sum())
-            for part in ("train", "test")
-            for label, name in enumerate(CLASSES)
-        }
+    classes: tuple[str, ...] = field(default=CLASSES, kw_only=True)
+    _COUNT_KEY: ClassVar[str] = "{part} {name}s"
 
     def fur_tones(self, part: str = "train") -> np.ndarray:
         """Return the fur tones of the ``"train"`` or ``"test"`` images."""
@@ -156,12 +137,6 @@ def make_split(
     train_rng, test_rng = (np.random.default_rng([int(seed), split_index, part]) for part in (0, 1))
     params_train = sample_split_params(name, n_train_per_class, train_rng, world)
     params_test = sample_split_params(name, n_test_per_class, test_rng, world)
-    return CatDogSplit(
-        name=name,
-        x_train=render_batch(params_train, size, progress=progress),
-        y_train=np.array([p.label for p in params_train], dtype=np.int64),
-        params_train=params_train,
-        x_test=render_batch(params_test, size, progress=progress),
-        y_test=np.array([p.label for p in params_test], dtype=np.int64),
-        params_test=params_test,
+    return CatDogSplit.from_params(
+        name, params_train, params_test, lambda ps: render_batch(ps, size, progress=progress)
     )
