@@ -25,9 +25,17 @@ fliptask
     :func:`flip_prediction_task` (accuracy at the best threshold over
     class-balanced resamples), :func:`flip_task` (both in one call) and
     :func:`flip_task_table` (Table 2's layout in percent).
+conditional
+    :func:`conditional_independence`: the global baseline of appendix B.5
+    (Table 9), a conditional-independence test of "prediction ⟂ property |
+    label" by partial correlation, CMIknn or conditional HSIC (KCI), giving a
+    :class:`CITestResult`; :data:`CI_TESTS` names the three and
+    :func:`majority_vote` is the paper's decision over them.
 
 Names are loaded lazily on first access (PEP 562): the statistics of the flip
-task work without torch, and importing this package imports nothing heavy.
+task work without torch, the conditional-independence tests import their
+libraries (tigramite, causal-learn) only when run, and importing this package
+imports nothing heavy.
 The figure itself is :func:`propgrad.plots.plot_attribution_pair`; the
 paper's Table 2 numbers are in :mod:`propgrad.paper.cats_vs_dogs` and
 :mod:`propgrad.paper.skin_lesions`.
@@ -57,6 +65,10 @@ _EXPORTS: dict[str, str] = {
     "FlipTask": "propgrad.baselines.fliptask",
     "flip_task": "propgrad.baselines.fliptask",
     "flip_task_table": "propgrad.baselines.fliptask",
+    "CI_TESTS": "propgrad.baselines.conditional",
+    "CITestResult": "propgrad.baselines.conditional",
+    "conditional_independence": "propgrad.baselines.conditional",
+    "majority_vote": "propgrad.baselines.conditional",
 }
 
 __all__ = sorted(_EXPORTS)
