@@ -262,3 +262,32 @@ def test_missing_ipynb_is_reported(pair):
     pair.with_suffix(".ipynb").unlink()
     assert "demo.ipynb is missing" in book_checks.pair_problem(pair)
     assert run_pairs(pair).returncode == 1
+
+
+# ----------------------------------------------------------------------------
+# typed numbers in prose
+# ----------------------------------------------------------------------------
+def test_typed_numbers_flags_our_results_and_spares_quotes_math_code(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(
+        "---\njupytext: x\n---\n\n# Title\n\n"
+        "Our model scores 0.0093 here. The paper reports 0.0082 (its Table 1).\n"
+        "A claim: {glue:text}`score:.4f` moves. Math $x = 0.5$ and code `0.25` are fine.\n\n"
+        "| table | 0.5 |\n\n"
+        "% typed numbers: a setting of the intervention\n"
+        "Each edit moves 20 % of the way.\n\n"
+        "```python\nprint(0.123)\n```\n\n"
+        "Ours reach 85 % while the paper's reach 92 %.\n"
+    )
+    found = book_checks.typed_numbers(page)
+    assert len(found) == 2, found
+    assert found[0].endswith("Our model scores 0.0093 here.")
+    assert found[0].startswith(f"{page}:7:")
+    assert "Ours reach 85 %" in found[1]
+
+
+def test_book_pages_have_no_typed_result_numbers():
+    pages = sorted((ROOT / "notebooks").glob("*.md")) + sorted((ROOT / "book").glob("*.md"))
+    assert book_checks.typed_numbers is not None
+    found = [line for page in pages for line in book_checks.typed_numbers(page)]
+    assert not found, "\n".join(found)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import run_notebook
+from conftest import assert_claims, run_notebook
 from PIL import Image
 
 from propgrad.baselines import METHOD_LABELS
@@ -143,6 +143,10 @@ def smoke(tmp_path_factory):
 
 @pytest.mark.notebook
 @pytest.mark.xdist_group("notebooks")
+def test_smoke_profile_records_every_claim(smoke):
+    assert_claims(smoke, "skin_lesions", hold=False)
+
+
 def test_smoke_profile_records_every_table(smoke):
     assert smoke["profile"] == "smoke"
     _check_tables(smoke)
@@ -264,5 +268,8 @@ def test_demo_profile_recovers_the_planted_bias(tmp_path):
     # the shortcut pays: the biased models do better where the dots are (on average; the
     # margin of a single small model can be a point)
     gains = [r["biased"] - r["unbiased"] for r in demo["table10"]["biased"].values()]
-    assert np.mean(gains) > 2.0 and min(gains) > -2.0, gains
+    assert np.mean(gains) > 2.0 and min(gains) > 0.0, gains
     assert demo["table2_isic"]["Ours"] == max(demo["table2_isic"].values())
+    # every sentence the page states about its results holds at the demo profile, among
+    # them "for every architecture" (bias found, shortcut pays, Ours leads the flip task)
+    assert_claims(demo, "skin_lesions", hold=True)

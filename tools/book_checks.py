@@ -20,16 +20,30 @@ Two subcommands, each printing one line (or one line per problem):
     are ignored). Out-of-sync pairs are listed with the fix (``make sync``) and
     the command exits with status 1; nothing is rewritten.
 
+``numbers PAGE.md ...``
+    A sentence that reports a result takes its numbers from the computation
+    (myst-nb glue, or a claim from :mod:`propgrad.claims`), never from the
+    keyboard. This lists every sentence of the pages' prose that contains a
+    decimal number or a percentage, outside math, code, glue roles, tables
+    and fenced blocks (exercises included), unless the sentence quotes the
+    paper or the authors (it names them or a table, figure or appendix, and
+    says nothing about our own results: no "our", "we", "here"), or the
+    paragraph follows a comment line ``% typed numbers: <reason>`` (a setting,
+    a definition). It is a heuristic that keeps typed numbers few enough to
+    read one by one; it exits with status 1 when it finds any.
+
 Run from the repository root::
 
     python tools/book_checks.py pairs notebooks/*.md
     python tools/book_checks.py library
+    python tools/book_checks.py numbers notebooks/*.md book/*.md
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import shutil
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -167,6 +181,87 @@ def pair_problems(mds: Iterable[str | Path]) -> list[str]:
 
 
 # ----------------------------------------------------------------------------
+# typed numbers in prose
+# ----------------------------------------------------------------------------
+_FENCE = re.compile(r"^(`{3,}|:{3,})")
+_HIDDEN = [
+    re.compile(r"\$\$.*?\$\$", re.S),  # display math
+    re.compile(r"\$[^$]+\$"),  # inline math
+    re.compile(r"`[^`]*`"),  # inline code and the content of roles ({glue:text}`...`)
+    re.compile(r"\[[^\]]*\]\([^)]*\)"),  # links
+]
+_NUMBER = re.compile(r"(?<![\w.])\d+\.\d+|\d+(?:\.\d+)?\s?%")
+# a sentence that quotes the paper or the authors (and none of our own results)
+_SOURCED = re.compile(r"paper|Table \d|Figs?\. \d|appendix|authors|et al\.", re.IGNORECASE)
+_OURS = re.compile(r"\b(?:our|ours|we|here)\b", re.IGNORECASE)
+# a MyST comment line that exempts the next paragraph, with its reason
+_EXEMPT = re.compile(r"^%\s*typed numbers:\s*\S")
+
+
+def _prose(text: str) -> Iterator[tuple[int, str]]:
+    """Yield (line number, line) of a MyST page's prose: no front matter, no fenced blocks."""
+    lines = text.splitlines()
+    start = 0
+    if lines and lines[0].strip() == "---":
+        start = next((i + 1 for i in range(1, len(lines)) if lines[i].strip() == "---"), 0)
+    fence: str | None = None
+    for number, line in enumerate(lines[start:], start + 1):
+        match = _FENCE.match(line.strip())
+        if fence is None and match:
+            fence = match.group(1)
+            continue
+        if fence is not None:
+            closing = line.strip()
+            if closing.startswith(fence[0] * len(fence)) and closing.strip(fence[0]) == "":
+                fence = None
+            continue
+        yield number, line
+
+
+def typed_numbers(page: str | Path) -> list[str]:
+    """List the prose sentences of a page with a typed decimal number or percentage.
+
+    Parameters
+    ----------
+    page : str or Path
+        A MyST Markdown page or notebook.
+
+    Returns
+    -------
+    list of str
+        ``path:line: sentence`` for every sentence that contains a decimal
+        number or a percentage outside math, code, roles and links and does
+        not name where the number comes from (see the module notes).
+    """
+    page = Path(page)
+    paragraphs: list[tuple[int, list[str]]] = []
+    exempt: set[int] = set()
+    for number, line in _prose(page.read_text()):
+        if not line.strip() or not paragraphs:
+            paragraphs.append((number + 1 if not line.strip() else number, []))
+            if not line.strip():
+                continue
+        if _EXEMPT.match(line):
+            exempt.add(len(paragraphs) - 1)
+            continue
+        if line.lstrip().startswith(("|", "%")):  # tables, comments
+            continue
+        paragraphs[-1][1].append(line)
+    found = []
+    for index, (first, lines) in enumerate(paragraphs):
+        if index in exempt:
+            continue
+        text = " ".join(lines)
+        for pattern in _HIDDEN:
+            text = pattern.sub(" ", text)
+        for sentence in re.split(r"(?<=[.!?:;])\s+(?=[A-Z*(])", text):
+            quoted = _SOURCED.search(sentence) and not _OURS.search(sentence)
+            if _NUMBER.search(sentence) and not quoted:
+                found.append(f"{page}:{first}: {' '.join(sentence.split())}")
+    return found
+
+
+# ----------------------------------------------------------------------------
 # command line
 # ----------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
@@ -177,11 +272,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     lib.add_argument("--root", type=Path, default=ROOT, help="repository root")
     pairs = sub.add_parser("pairs", help="fail if a .md notebook and its .ipynb differ")
     pairs.add_argument("notebooks", nargs="+", type=Path, help="the .md notebooks")
+    numbers = sub.add_parser("numbers", help="list prose sentences with typed result numbers")
+    numbers.add_argument("pages", nargs="+", type=Path, help="MyST pages and notebooks")
     args = parser.parse_args(argv)
 
     if args.check == "library":
         print(refresh_execution_cache(args.root))
         return 0
+    if args.check == "numbers":
+        found = [line for page in args.pages for line in typed_numbers(page)]
+        for line in found:
+            print(f"typed number: {line}", file=sys.stderr)
+        print(f"prose sentences with a typed result number: {len(found)}")
+        return 1 if found else 0
     problems = pair_problems(args.notebooks)
     for problem in problems:
         print(f"out of sync: {problem}", file=sys.stderr)
