@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import run_notebook
+from conftest import assert_claims, run_notebook
 
 from propgrad.paper import celeba as paper
 
@@ -78,6 +78,12 @@ def test_smoke_claims_are_what_the_numbers_say(dyn):
             assert 0.0 <= dyn["hair_face_called_young"][model][init] <= 1.0
 
 
+def test_smoke_records_every_claim(dyn):
+    assert_claims(dyn, "training_dynamics", hold=False)
+    # the Swin stand-in is not trained at the smoke profile: its claim says so
+    assert dyn["claims"]["small_swin_learns_from_scratch"] is False
+
+
 def test_smoke_planted_cue_is_learned(dyn):
     """Trained models react to grey hair more than the models they started from, for most runs."""
     above = [v for m in dyn["final_above_initial"].values() for v in m.values()]
@@ -143,3 +149,25 @@ def test_paper_branch_runs_on_fixture_data(tmp_path):
     # the paper's labels: our rows are a subset of its Table 11 rows
     assert set(r["table11"]) <= set(paper.TABLE11)
     assert math.isfinite(r["table11"]["ResNet18"]["pretrained"])
+
+
+# ---------------------------------------------------------------------------
+# the demo profile, where the chapter's statements are made (minutes: `make test-slow`)
+
+
+@pytest.mark.slow
+def test_demo_profile_claims_hold(tmp_path):
+    demo = run_notebook("training_dynamics", tmp_path, profile="demo")
+    assert demo["profile"] == "demo"
+    assert set(demo["table12"]) == {
+        "ConvMixer",
+        "ResNet18",
+        "DenseNet121",
+        "ConvNeXt-S",
+        "ViT-B/16",
+        "SwinT-S",
+    }
+    # every trained run learns the planted cue, at every family (not only on average)
+    assert all(v for row in demo["final_above_initial"].values() for v in row.values())
+    # the chapter's sentences, each checked: rises and falls, the made-up face, the ViT
+    assert_claims(demo, "training_dynamics", hold=True)

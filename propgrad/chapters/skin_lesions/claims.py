@@ -211,4 +211,21 @@ CLAIMS = [
         ),
         values=_never_flip,
     ),
+    Claim(
+        "summary_toy_world",
+        condition=lambda r: (
+            all(row["biased"] > row["unbiased"] for row in r["table3"].values())
+            and _flip_task(r)["smallest_lead"] >= 0
+        ),
+        holds=(
+            "in a toy dermoscopy world with the shortcut planted, every architecture's biased "
+            "model reacts to a blended dot more than its unbiased twin, and the score predicts "
+            "flips at least as well as six saliency methods."
+        ),
+        fails=(
+            "in a toy dermoscopy world with the shortcut planted, not every architecture's "
+            "biased model reacts to a blended dot more than its unbiased twin, or the score "
+            "does not lead the flip task, at these parameters."
+        ),
+    ),
 ]

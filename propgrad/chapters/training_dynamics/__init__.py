@@ -1,0 +1,1 @@
+"""The training-dynamics chapter (``notebooks/training_dynamics.md``, Sec. 4.3, appendix D)."""
