@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_notebook
+from conftest import assert_claims, run_notebook
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("notebooks")]
 
@@ -108,3 +108,10 @@ def test_too_few_shuffles_make_claims_fail_visibly(tmp_path):
     assert "p = 0.0196" in markdown  # the smallest p-value 50 shuffles allow: 1/51
     holding = glued["claim-noise_large_but_not_significant"]
     assert "admonition" not in next(v for k, v in holding.items() if k.endswith("text/markdown"))
+
+
+def test_demo_profile_claims_hold(tmp_path):
+    """The method chapter's demo profile runs in seconds: every claim of its page holds."""
+    demo = run_notebook("method", tmp_path, profile="demo")
+    assert demo["n_points"] == 101 and demo["n_permutations"] == 10_000
+    assert_claims(demo, "method", hold=True)
