@@ -74,8 +74,8 @@ def main() -> None:
     for split, model in models.items():
         acc = model.training.accuracies
         print(f"{split:>10} " + " ".join(f"{100 * acc[n]:10.1f}" for n in cd.SPLITS))
-        e_fur = float(fur.loc[split, "mean_gradient"])
-        e_bg = float(background.loc[split, "mean_gradient"])
+        e_fur = float(fur.loc[split, "mean_E"])
+        e_bg = float(background.loc[split, "mean_E"])
         results["models"][split] = {
             "accuracy": acc, "fur": e_fur, "background": e_bg,
             "ratio": e_fur / max(e_bg, 1e-12), "seconds": seconds[split],

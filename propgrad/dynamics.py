@@ -52,7 +52,7 @@ INITS = ("pretrained", "random")
 DEFAULT_NORMALISATION = {"pretrained": "imagenet", "random": "unit"}
 
 #: Columns of :attr:`Dynamics.table` besides the labels.
-SCORE_COLUMNS = ("gradient", "p_value", "significant", "flips", "rho", "start_class", "start")
+SCORE_COLUMNS = ("E", "p_value", "significant", "flips", "rho", "start_class", "start")
 
 #: Columns of :meth:`Dynamics.summary` per initialisation.
 SUMMARY_COLUMNS = ("E", "flips", "significant", "rho", "rho_undefined", "checkpoints")
@@ -503,7 +503,7 @@ class Dynamics:
     ----------
     table : pandas.DataFrame
         One row per (model, init, sweep, epoch) with :data:`SCORE_COLUMNS`:
-        E[|∇X|] of the scored output (``gradient``), the shuffle test's
+        E[|∇X|] of the scored output (``E``), the shuffle test's
         ``p_value`` and ``significant``, the number of prediction ``flips``,
         Pearson's ``rho`` with the step (NaN for a constant curve), the class
         predicted for the first frame (``start_class``) and the scored output
@@ -547,7 +547,7 @@ class Dynamics:
             raise KeyError(f"no scores for {model!r} ({init}) along {sweep!r}")
         return rows.set_index("epoch")[list(SCORE_COLUMNS)]
 
-    def series(self, sweep: str, column: str = "gradient") -> dict[str, dict[str, list[Any]]]:
+    def series(self, sweep: str, column: str = "E") -> dict[str, dict[str, list[Any]]]:
         """One score per checkpoint as lists: model -> init -> values in epoch order.
 
         Parameters
@@ -600,7 +600,7 @@ class Dynamics:
             rho = run["rho"].to_numpy(dtype=float)
             defined = np.isfinite(rho)
             records[model, init] = {
-                "E": float(run["gradient"].mean()),
+                "E": float(run["E"].mean()),
                 "flips": int((run["flips"] > 0).sum()),
                 "significant": int(run["significant"].sum()),
                 "rho": float(rho[defined].mean()) if defined.any() else np.nan,
@@ -707,7 +707,7 @@ def score_runs(
     if len(n_steps) != 1:
         raise ValueError(f"all sweeps must have the same number of steps, got {sorted(n_steps)}")
     matrix = np.stack(curves)
-    gradient, p_value, significant = [], [], []
+    e_values, p_value, significant = [], [], []
     for start in range(0, len(matrix), int(block)):
         test = shuffle_test(
             matrix[start : start + int(block)],
@@ -715,12 +715,12 @@ def score_runs(
             alpha=alpha,
             seed=seed,
         )
-        gradient.append(np.atleast_1d(test.statistic))
+        e_values.append(np.atleast_1d(test.statistic))
         p_value.append(np.atleast_1d(test.p_value))
         significant.append(np.atleast_1d(test.significant))
     rho = np.atleast_1d(pearson_rho(matrix.T))
     table = pd.DataFrame(labels, columns=["model", "init", "sweep", "epoch"])
-    table["gradient"] = np.concatenate(gradient).astype(float)
+    table["E"] = np.concatenate(e_values).astype(float)
     table["p_value"] = np.concatenate(p_value).astype(float)
     table["significant"] = np.concatenate(significant).astype(bool)
     table["flips"] = np.concatenate(flips).astype(int)

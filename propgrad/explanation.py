@@ -35,7 +35,7 @@ class ExplainReport:
         What the grid values are.
     class_names : list of str
         One name per output column.
-    gradient : ndarray
+    expected_property_gradient : ndarray
         E[|∇X|] per output column (C,), per step of the sweep.
     p_values : ndarray
         Shuffle-test p-values per column (C,), with the +1 correction.
@@ -57,7 +57,7 @@ class ExplainReport:
     grid: np.ndarray
     grid_name: str
     class_names: list[str]
-    gradient: np.ndarray
+    expected_property_gradient: np.ndarray
     p_values: np.ndarray
     significant: np.ndarray
     flips: int
@@ -75,7 +75,9 @@ class ExplainReport:
             f"shuffle test with {self.n_permutations:,} permutations, alpha = {self.alpha}",
             f"{'output':<16} {'E[|grad X|]':>12} {'p-value':>9}  significant",
         ]
-        for name, g, p, s in zip(self.class_names, self.gradient, self.p_values, self.significant):
+        for name, g, p, s in zip(
+            self.class_names, self.expected_property_gradient, self.p_values, self.significant
+        ):
             lines.append(f"{name:<16} {g:>12.6f} {p:>9.4f}  {'yes' if s else 'no'}")
         lines.append(
             f"prediction flips: {self.flips} ({self.predicted[0]} -> {self.predicted[-1]})"
@@ -92,7 +94,9 @@ class ExplainReport:
                 "grid_name": self.grid_name,
                 "grid": self.grid,
                 "outputs": self.outputs,
-                "expected_property_gradient": dict(zip(self.class_names, self.gradient)),
+                "expected_property_gradient": dict(
+                    zip(self.class_names, self.expected_property_gradient)
+                ),
                 "p_value": dict(zip(self.class_names, self.p_values)),
                 "significant": dict(zip(self.class_names, self.significant)),
                 "prediction_flips": self.flips,
@@ -123,9 +127,9 @@ class ExplainReport:
         if columns is None:
             columns = [0] if self.threshold == 0.5 and self.outputs.shape[1] == 2 else None
             columns = columns or list(range(self.outputs.shape[1]))
+        e = self.expected_property_gradient
         curves = {
-            f"{self.class_names[c]}  (E[|∇X|] = {self.gradient[c]:.4f})": self.outputs[:, c]
-            for c in columns
+            f"{self.class_names[c]}  (E[|∇X|] = {e[c]:.4f})": self.outputs[:, c] for c in columns
         }
         if self._images is None:
             return plot_curves(self.grid, curves, threshold=self.threshold, xlabel=self.grid_name)
@@ -247,7 +251,7 @@ def explain(
         )
     if threshold is None and softmax and n_classes == 2:
         threshold = 0.5
-    gradient = np.atleast_1d(expected_property_gradient(outputs))
+    score = np.atleast_1d(expected_property_gradient(outputs))
     test = shuffle_test(outputs.T, n_permutations=n_permutations, alpha=alpha, seed=seed)
     flips = prediction_flips(outputs) if n_classes > 1 else 0
     predicted = [names[i] for i in outputs.argmax(axis=1)]
@@ -259,7 +263,7 @@ def explain(
         grid=grid,
         grid_name=getattr(sweep, "grid_name", "step"),
         class_names=names,
-        gradient=gradient,
+        expected_property_gradient=score,
         p_values=np.atleast_1d(test.p_value),
         significant=np.atleast_1d(test.significant),
         flips=int(flips),

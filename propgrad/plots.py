@@ -330,7 +330,7 @@ def plot_mean_behaviour(
     -------
     fig, ax
     """
-    labels = {name: f"{name} ({s.gradient:.4f})" for name, s in summaries.items()}
+    labels = {name: f"{name} ({s.expected_property_gradient:.4f})" for name, s in summaries.items()}
     first = next(iter(summaries.values()))
     x = np.arange(len(first.mean_curve)) if x is None else x
     fig, ax = plot_curves(

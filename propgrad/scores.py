@@ -27,7 +27,7 @@ import numpy as np
 
 from propgrad.stats import shuffle_test
 
-_PER_SWEEP_COLUMNS = ("gradient", "p_value", "significant", "flips")
+_PER_SWEEP_COLUMNS = ("E", "p_value", "significant", "flips")
 
 
 def as_outputs(outputs: Any) -> np.ndarray:
@@ -110,7 +110,7 @@ def _sweep_frame(curves: np.ndarray, flips: np.ndarray, test: Any) -> Any:
     return pd.DataFrame(
         {
             "sweep": np.arange(len(curves)),
-            "gradient": np.atleast_1d(test.statistic).astype(float),
+            "E": np.atleast_1d(test.statistic).astype(float),
             "p_value": np.atleast_1d(test.p_value).astype(float),
             "significant": np.atleast_1d(test.significant).astype(bool),
             "flips": flips.astype(int),
@@ -128,8 +128,8 @@ class MeanBehaviour:
         Mean outputs over the sweeps, (N, C).
     mean_curve, std_curve : ndarray
         Mean and standard deviation over the sweeps of the scored output, (N,).
-    gradient : float
-        E[|∇X|] of the mean curve.
+    expected_property_gradient : float
+        E[|∇X|] of the mean curve (column ``E`` of the tables).
     p_value : float
         Shuffle-test p-value of the mean curve (+1 correction).
     significant : bool
@@ -137,7 +137,7 @@ class MeanBehaviour:
     flips : int
         Prediction flips of the mean outputs (arg-max changes).
     per_sweep : pandas.DataFrame
-        One row per sweep: ``sweep``, ``gradient``, ``p_value``,
+        One row per sweep: ``sweep``, ``E``, ``p_value``,
         ``significant``, ``flips``.
     target : int
         The scored output column.
@@ -148,7 +148,7 @@ class MeanBehaviour:
     mean_outputs: np.ndarray
     mean_curve: np.ndarray
     std_curve: np.ndarray
-    gradient: float
+    expected_property_gradient: float
     p_value: float
     significant: bool
     flips: int
@@ -162,9 +162,9 @@ class MeanBehaviour:
         return len(self.per_sweep)
 
     @property
-    def mean_gradient(self) -> float:
-        """Mean of the per-sweep E[|∇X|] (differs from ``gradient`` when onsets vary)."""
-        return float(self.per_sweep["gradient"].mean())
+    def mean_expected_property_gradient(self) -> float:
+        """Mean of the per-sweep E[|∇X|] (differs from E of the mean curve when onsets vary)."""
+        return float(self.per_sweep["E"].mean())
 
     @property
     def fraction_significant(self) -> float:
@@ -193,20 +193,24 @@ class MeanBehaviour:
         Returns
         -------
         dict
-            ``{names[0]: gradient, names[1]: significant, names[2]: flips}``.
+            ``{names[0]: E, names[1]: significant, names[2]: flips}``.
         """
-        gradient, significant, flips = names
-        return {gradient: self.gradient, significant: self.significant, flips: self.flips}
+        e, significant, flips = names
+        return {
+            e: self.expected_property_gradient,
+            significant: self.significant,
+            flips: self.flips,
+        }
 
     def summary(self) -> dict[str, Any]:
         """The scalar numbers as a dict (one row of :func:`behaviour_table`)."""
         return {
             "n_sweeps": self.n_sweeps,
-            "gradient": self.gradient,
+            "E": self.expected_property_gradient,
             "p_value": self.p_value,
             "significant": self.significant,
             "flips": self.flips,
-            "mean_gradient": self.mean_gradient,
+            "mean_E": self.mean_expected_property_gradient,
             "fraction_significant": self.fraction_significant,
             "fraction_flipped": self.fraction_flipped,
             "mean_flips": self.mean_flips,
@@ -243,7 +247,7 @@ def sweep_scores(
     Returns
     -------
     pandas.DataFrame
-        Columns ``sweep``, ``gradient``, ``p_value``, ``significant``, ``flips``.
+        Columns ``sweep``, ``E``, ``p_value``, ``significant``, ``flips``.
     """
     arr = as_outputs(outputs)
     column = _target_index(target, arr.shape[2], class_names)
@@ -286,7 +290,7 @@ def mean_behaviour(
     >>> p = np.linspace(0.2, 0.8, 21)
     >>> outputs = np.stack([np.stack([1 - p, p], axis=1)] * 2)  # two sweeps, two classes
     >>> m = mean_behaviour(outputs, target=1, n_permutations=999)
-    >>> round(m.gradient, 3), m.flips, bool(m.significant)
+    >>> round(m.expected_property_gradient, 3), m.flips, bool(m.significant)
     (0.03, 1, True)
     """
     arr = as_outputs(outputs)
@@ -308,7 +312,7 @@ def mean_behaviour(
         mean_outputs=mean_outputs,
         mean_curve=mean_curve,
         std_curve=arr[:, :, column].std(axis=0),
-        gradient=float(test.statistic),
+        expected_property_gradient=float(test.statistic),
         p_value=float(test.p_value),
         significant=bool(test.significant),
         flips=int(flip_counts(mean_outputs)[0]),
@@ -338,9 +342,9 @@ def behaviour_table(
     Returns
     -------
     pandas.DataFrame
-        Indexed by the keys; columns ``n_sweeps``, ``gradient`` (E of the mean
+        Indexed by the keys; columns ``n_sweeps``, ``E`` (E of the mean
         curve), ``p_value``, ``significant``, ``flips`` (of the mean outputs),
-        ``mean_gradient`` (mean per-sweep E), ``fraction_significant``,
+        ``mean_E`` (mean per-sweep E), ``fraction_significant``,
         ``fraction_flipped``, ``mean_flips``.
     """
     import pandas as pd
@@ -371,7 +375,7 @@ def sweep_table(behaviours: Mapping[Any, MeanBehaviour], names: Sequence[str] | 
     Returns
     -------
     pandas.DataFrame
-        The key columns, then ``sweep``, ``gradient``, ``p_value``,
+        The key columns, then ``sweep``, ``E``, ``p_value``,
         ``significant``, ``flips``; one row per (key, sweep).
     """
     import pandas as pd
@@ -422,14 +426,14 @@ class Scores:
         -------
         pandas.DataFrame
             Indexed by model, in the order of the models: ``n_sweeps``,
-            ``mean_gradient`` (mean per-sweep E[|∇X|]), ``fraction_significant``,
+            ``mean_E`` (mean per-sweep E[|∇X|]), ``fraction_significant``,
             ``fraction_flipped``.
         """
         table = self.per_sweep
         order = list(dict.fromkeys(m for m, _ in self.behaviours))
         summary = table.groupby("model", sort=False).agg(
             n_sweeps=("sweep", "size"),
-            mean_gradient=("gradient", "mean"),
+            mean_E=("E", "mean"),
             fraction_significant=("significant", "mean"),
             fraction_flipped=("flips", lambda f: float((f > 0).mean())),
         )
@@ -464,9 +468,9 @@ class Scores:
         for model, behaviour in self.models(group).items():
             name = (labels or {}).get(model, model)
             if sweep is None:
-                value, curve = behaviour.gradient, behaviour.mean_curve
+                value, curve = behaviour.expected_property_gradient, behaviour.mean_curve
             else:
-                value = float(behaviour.per_sweep["gradient"].iloc[sweep])
+                value = float(behaviour.per_sweep["E"].iloc[sweep])
                 curve = self.outputs[model, group][sweep, :, behaviour.target]
             out[f"{name} (E[|∇X|] = {value:.{digits}f})"] = curve
         return out

@@ -295,5 +295,7 @@ def test_real_sweep_through_score_models(dog_sweep, real_sweep_results, monkeypa
             scores.outputs[split, "all"][0, :, 0], probabilities, rtol=1e-5, atol=1e-6
         )
         behaviour = scores[split, "all"]
-        assert behaviour.gradient == pytest.approx(real_sweep_results[split][1], rel=1e-5)
+        assert behaviour.expected_property_gradient == pytest.approx(
+            real_sweep_results[split][1], rel=1e-5
+        )
         assert behaviour.flips == real_sweep_results[split][3]

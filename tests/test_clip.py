@@ -22,6 +22,7 @@ from propgrad.models.clip import (
     text_embeddings,
     zero_shot_clip,
 )
+from propgrad.prediction import predict_sweeps
 from propgrad.sweep import Sweep
 
 TINY = {
@@ -153,9 +154,9 @@ def test_classifiers_work_with_predict_sweeps_and_score_models(zero_shot):
     sweep = Sweep(list(frames), np.arange(12) * 30.0, "angle (degrees)")
     classifier = zero_shot.classifier()
     assert classifier.class_names == ("elephant", "giraffe", "frog")
-    outputs = propgrad.predict_sweeps(classifier, [sweep], softmax=False, progress=False)
+    outputs = predict_sweeps(classifier, [sweep], softmax=False, progress=False)
     assert outputs.shape == (1, 12, 3)
-    again = propgrad.predict_sweeps(classifier, [sweep], softmax=False, progress=False)
+    again = predict_sweeps(classifier, [sweep], softmax=False, progress=False)
     np.testing.assert_array_equal(outputs, again)
     embeddings = zero_shot.encode_sweeps([sweep], progress=False)
     assert embeddings.shape == (1, 12, 16)
@@ -172,7 +173,7 @@ def test_classifiers_work_with_predict_sweeps_and_score_models(zero_shot):
         periodic=True,
     )
     behaviour = scores["clip", "turn"]
-    assert behaviour.gradient >= 0 and 0 < behaviour.p_value <= 1
+    assert behaviour.expected_property_gradient >= 0 and 0 < behaviour.p_value <= 1
     np.testing.assert_allclose(behaviour.mean_curve, outputs[0, :, 1])
 
 

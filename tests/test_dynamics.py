@@ -126,7 +126,7 @@ def test_score_runs_per_checkpoint_values():
     assert list(dyn.table.columns) == ["model", "init", "sweep", "epoch", *dynamics.SCORE_COLUMNS]
     hair = dyn.run("A", "pretrained", "hair")
     assert list(hair.index) == [0, 1, 2]
-    assert hair["gradient"].tolist() == pytest.approx(
+    assert hair["E"].tolist() == pytest.approx(
         [expected_property_gradient(down), expected_property_gradient(down), 0.0]
     )
     assert hair["flips"].tolist() == [1, 1, 0]
@@ -136,7 +136,7 @@ def test_score_runs_per_checkpoint_values():
     assert hair["start"].tolist() == pytest.approx([0.9, 0.9, 0.8])
     assert hair["start_class"].tolist() == [1, 1, 1]
     makeup = dyn.run("A", "pretrained", "makeup")
-    assert makeup["flips"].tolist() == [0, 0, 0] and makeup["gradient"].iloc[0] == 0.0
+    assert makeup["flips"].tolist() == [0, 0, 0] and makeup["E"].iloc[0] == 0.0
     assert dyn.curves["A", "random", "makeup"].shape == (3, 9)
     assert dyn.models == ["A"] and dyn.sweeps == ["hair", "makeup"]
     with pytest.raises(KeyError, match="no scores"):
@@ -152,7 +152,7 @@ def test_summary_aggregates_like_table12():
         (i, c) for i in dynamics.INITS for c in dynamics.SUMMARY_COLUMNS
     ]
     pt = summary.loc["A", "pretrained"]
-    assert pt["E"] == pytest.approx(dyn.run("A", "pretrained", "hair")["gradient"].mean())
+    assert pt["E"] == pytest.approx(dyn.run("A", "pretrained", "hair")["E"].mean())
     assert pt["flips"] == 2 and pt["significant"] == 2 and pt["checkpoints"] == 3
     assert pt["rho_undefined"] == 1 and pt["rho"] == pytest.approx(-1.0)  # the mean of the defined
     ri = summary.loc["A", "random"]

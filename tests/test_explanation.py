@@ -42,8 +42,10 @@ def test_report_scores_a_systematic_flip(brightening_sweep):
     assert report.flips == 1
     assert report.predicted[0] == "cat" and report.predicted[-1] == "dog"
     assert report.threshold == 0.5
-    assert report.gradient[0] == pytest.approx(report.gradient[1])
-    assert report.gradient[0] == pytest.approx(
+    assert report.expected_property_gradient[0] == pytest.approx(
+        report.expected_property_gradient[1]
+    )
+    assert report.expected_property_gradient[0] == pytest.approx(
         np.mean(np.abs(np.gradient(report.outputs[:, 0], edge_order=2)))
     )
     assert report.significant.all() and (report.p_values < 0.01).all()

@@ -125,12 +125,12 @@ def test_flip_counts_agree_with_prediction_flips(columns):
 def test_sweep_scores_rows_equal_each_sweep_alone():
     outputs = _group(1)
     table = sweep_scores(outputs, 1, n_permutations=K, seed=3)
-    assert list(table.columns) == ["sweep", "gradient", "p_value", "significant", "flips"]
+    assert list(table.columns) == ["sweep", "E", "p_value", "significant", "flips"]
     assert table["sweep"].tolist() == list(range(6))
     for m in range(6):
         alone = shuffle_test(outputs[m, :, 1], n_permutations=K, seed=3)
-        assert table.at[m, "gradient"] == pytest.approx(alone.statistic, rel=1e-12)
-        assert table.at[m, "gradient"] == pytest.approx(
+        assert table.at[m, "E"] == pytest.approx(alone.statistic, rel=1e-12)
+        assert table.at[m, "E"] == pytest.approx(
             expected_property_gradient(outputs[m, :, 1]), rel=1e-12
         )
         assert table.at[m, "p_value"] == alone.p_value
@@ -145,13 +145,13 @@ def test_sweep_scores_target_column_and_options():
     grid = np.linspace(1.0, 15.0, N)
     table = sweep_scores(outputs, 0, n_permutations=K, seed=0, grid=grid)
     np.testing.assert_allclose(
-        table["gradient"],
+        table["E"],
         [expected_property_gradient(outputs[m, :, 0], grid=grid) for m in range(6)],
         rtol=1e-12,
     )
     # column 0 of two-class probabilities changes as much as column 1
     other = sweep_scores(outputs, 1, n_permutations=K, seed=0, grid=grid)
-    np.testing.assert_allclose(other["gradient"], table["gradient"], rtol=1e-12)
+    np.testing.assert_allclose(other["E"], table["E"], rtol=1e-12)
     negative = sweep_scores(outputs, -1, n_permutations=K, seed=0, grid=grid)
     pd.testing.assert_frame_equal(negative, other)
 
@@ -183,7 +183,7 @@ def test_mean_behaviour_is_the_mean_curve_scored():
     np.testing.assert_allclose(result.mean_outputs, mean_outputs, rtol=1e-12)
     np.testing.assert_allclose(result.mean_curve, mean_outputs[:, 1], rtol=1e-12)
     np.testing.assert_allclose(result.std_curve, outputs[:, :, 1].std(axis=0), rtol=1e-12)
-    assert result.gradient == pytest.approx(
+    assert result.expected_property_gradient == pytest.approx(
         expected_property_gradient(mean_outputs[:, 1]), rel=1e-12
     )
     test = shuffle_test(mean_outputs[:, 1], n_permutations=K, seed=7)
@@ -203,25 +203,27 @@ def test_mean_behaviour_per_sweep_rows_and_aggregates():
     for m in range(5):
         alone = shuffle_test(outputs[m, :, 1], n_permutations=K, seed=2)
         assert rows.at[m, "p_value"] == alone.p_value
-        assert rows.at[m, "gradient"] == pytest.approx(alone.statistic, rel=1e-12)
+        assert rows.at[m, "E"] == pytest.approx(alone.statistic, rel=1e-12)
     flips = [prediction_flips(outputs[m]) for m in range(5)]
     assert rows["flips"].tolist() == flips
-    assert flips[2] == 0 and rows.at[2, "gradient"] == 0.0 and rows.at[2, "p_value"] == 1.0
+    assert flips[2] == 0 and rows.at[2, "E"] == 0.0 and rows.at[2, "p_value"] == 1.0
     assert result.fraction_flipped == pytest.approx(np.mean([f > 0 for f in flips]))
     assert result.fraction_flipped == pytest.approx(0.8)
     assert result.mean_flips == pytest.approx(np.mean(flips))
-    assert result.mean_gradient == pytest.approx(rows["gradient"].mean())
+    assert result.mean_expected_property_gradient == pytest.approx(rows["E"].mean())
     assert result.fraction_significant == pytest.approx(rows["significant"].mean())
     # varying onsets: the mean curve is smoother than the sweeps, not their mean E[|grad X|]
-    assert result.gradient != pytest.approx(result.mean_gradient, rel=1e-3)
+    assert result.expected_property_gradient != pytest.approx(
+        result.mean_expected_property_gradient, rel=1e-3
+    )
     summary = result.summary()
     assert list(summary) == [
         "n_sweeps",
-        "gradient",
+        "E",
         "p_value",
         "significant",
         "flips",
-        "mean_gradient",
+        "mean_E",
         "fraction_significant",
         "fraction_flipped",
         "mean_flips",
@@ -233,18 +235,22 @@ def test_mean_behaviour_docstring_example():
     p = np.linspace(0.2, 0.8, 21)
     outputs = np.stack([_two_class(p)] * 2)
     m = mean_behaviour(outputs, target=1, n_permutations=999)
-    assert round(m.gradient, 3) == 0.03 and m.flips == 1 and m.significant
+    assert round(m.expected_property_gradient, 3) == 0.03 and m.flips == 1 and m.significant
 
 
 def test_constant_outputs_are_not_significant_and_do_not_flip():
     outputs = np.tile(_two_class(np.full(N, 0.7)), (4, 1, 1))
     result = mean_behaviour(outputs, 1, n_permutations=K, seed=0)
-    assert result.gradient == 0.0 and result.p_value == 1.0 and result.significant is False
+    assert (
+        result.expected_property_gradient == 0.0
+        and result.p_value == 1.0
+        and result.significant is False
+    )
     assert result.flips == 0
     assert result.per_sweep["p_value"].tolist() == [1.0] * 4
     assert result.per_sweep["significant"].tolist() == [False] * 4
     assert result.fraction_flipped == 0.0 and result.mean_flips == 0.0
-    assert result.fraction_significant == 0.0 and result.mean_gradient == 0.0
+    assert result.fraction_significant == 0.0 and result.mean_expected_property_gradient == 0.0
 
 
 def test_mean_flips_when_individual_sweeps_cancel():
@@ -255,7 +261,7 @@ def test_mean_flips_when_individual_sweeps_cancel():
     assert result.per_sweep["flips"].tolist() == [1, 1]
     assert result.flips == 0
     assert result.fraction_flipped == 1.0
-    assert result.gradient == pytest.approx(0.0, abs=1e-12)
+    assert result.expected_property_gradient == pytest.approx(0.0, abs=1e-12)
 
 
 def test_mean_behaviour_of_one_sweep_and_one_column():
@@ -263,7 +269,9 @@ def test_mean_behaviour_of_one_sweep_and_one_column():
     result = mean_behaviour(p, 0, n_permutations=K, seed=1)
     assert result.n_sweeps == 1
     assert result.flips == prediction_flips(p) == 1
-    assert result.gradient == pytest.approx(expected_property_gradient(p), rel=1e-12)
+    assert result.expected_property_gradient == pytest.approx(
+        expected_property_gradient(p), rel=1e-12
+    )
     assert result.per_sweep.at[0, "p_value"] == result.p_value
     assert result.mean_outputs.shape == (N, 1)
 
@@ -273,7 +281,10 @@ def test_mean_behaviour_class_name_target():
     by_name = mean_behaviour(outputs, "cat", class_names=["cat", "dog"], n_permutations=K)
     by_index = mean_behaviour(outputs, 0, n_permutations=K)
     assert by_name.target == 0
-    assert by_name.gradient == by_index.gradient and by_name.p_value == by_index.p_value
+    assert (
+        by_name.expected_property_gradient == by_index.expected_property_gradient
+        and by_name.p_value == by_index.p_value
+    )
     np.testing.assert_array_equal(by_name.mean_curve, outputs.mean(axis=0)[:, 0])
 
 
@@ -299,11 +310,11 @@ def _behaviours():
 
 COLUMNS = [
     "n_sweeps",
-    "gradient",
+    "E",
     "p_value",
     "significant",
     "flips",
-    "mean_gradient",
+    "mean_E",
     "fraction_significant",
     "fraction_flipped",
     "mean_flips",
@@ -320,8 +331,8 @@ def test_behaviour_table_with_tuple_keys():
     row = table.loc[("resnet", "dark cats")]
     b = behaviours["resnet", "dark cats"]
     assert row["n_sweeps"] == 4
-    assert row["gradient"] == b.gradient and row["p_value"] == b.p_value
-    assert row["mean_gradient"] == b.mean_gradient and row["flips"] == b.flips
+    assert row["E"] == b.expected_property_gradient and row["p_value"] == b.p_value
+    assert row["mean_E"] == b.mean_expected_property_gradient and row["flips"] == b.flips
     assert table["n_sweeps"].tolist() == [3, 4, 2]
     default = behaviour_table(behaviours)
     assert list(default.index.names) == ["key0", "key1"]
@@ -342,7 +353,7 @@ def test_behaviour_table_with_string_keys():
 def test_sweep_table_is_tidy():
     behaviours = _behaviours()
     table = sweep_table(behaviours, names=("model", "group"))
-    assert list(table.columns) == ["model", "group", "sweep", "gradient", "p_value"] + [
+    assert list(table.columns) == ["model", "group", "sweep", "E", "p_value"] + [
         "significant",
         "flips",
     ]
@@ -352,9 +363,7 @@ def test_sweep_table_is_tidy():
     assert table["sweep"].tolist() == [0, 1, 2, 0, 1, 2, 3, 0, 1]
     assert table.index.tolist() == list(range(9))
     part = table[(table["model"] == "resnet") & (table["group"] == "dark cats")]
-    np.testing.assert_array_equal(
-        part["gradient"], behaviours["resnet", "dark cats"].per_sweep["gradient"]
-    )
+    np.testing.assert_array_equal(part["E"], behaviours["resnet", "dark cats"].per_sweep["E"])
     single = sweep_table({"g": behaviours["vit", "light dogs"]})
     assert list(single.columns[:2]) == ["key0", "sweep"]
     assert single["key0"].tolist() == ["g", "g"]
@@ -412,7 +421,12 @@ def test_score_models(monkeypatch, tmp_path):
     for group in ("a", "b"):
         b = scores["blind", group]
         np.testing.assert_allclose(scores.outputs["blind", group], 0.5)
-        assert b.gradient == 0.0 and b.p_value == 1.0 and not b.significant and b.flips == 0
+        assert (
+            b.expected_property_gradient == 0.0
+            and b.p_value == 1.0
+            and not b.significant
+            and b.flips == 0
+        )
         assert b.fraction_flipped == 0.0
     # the other one moves from "dark" to "light" as the images brighten
     b = scores["bright", "a"]
@@ -422,7 +436,7 @@ def test_score_models(monkeypatch, tmp_path):
         x = pre.batch(groups["a"][0])
         expected = torch.softmax(bright.model(x), dim=1).numpy()
     np.testing.assert_allclose(scores.outputs["bright", "a"][0], expected, rtol=1e-6)
-    assert b.gradient == pytest.approx(
+    assert b.expected_property_gradient == pytest.approx(
         expected_property_gradient(scores.outputs["bright", "a"].mean(axis=0)[:, 0]), rel=1e-12
     )
 

@@ -854,7 +854,7 @@ def table3(patches: Mapping[str, PatchInterventions]) -> dict[str, dict[str, flo
         ``{label: {variant: E[|∇X|]}}``.
     """
     return {
-        label: {v: float(p.scores[v, "patches"].gradient) for v in VARIANTS}
+        label: {v: float(p.scores[v, "patches"].expected_property_gradient) for v in VARIANTS}
         for label, p in patches.items()
     }
 

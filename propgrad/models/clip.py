@@ -22,7 +22,7 @@ This module provides that model in the package's usual form:
   (B, 3, H, W) to cosine similarities with every descriptor (B, D), to the
   per-class mean similarity (B, n_classes), to the similarity with each
   class's prompt ensemble, or to the normalised image embeddings; they work
-  with :func:`propgrad.predict_sweeps` and :func:`propgrad.score_models`
+  with :func:`propgrad.prediction.predict_sweeps` and :func:`propgrad.score_models`
   (use ``softmax=False``: the outputs are similarities, not logits).
 * :func:`descriptor_stats` gives per class the mean, standard deviation,
   minimum and maximum over its descriptors.
@@ -599,7 +599,7 @@ class ZeroShotCLIP:
         }
 
     def classifier(self, output: str = "class_mean") -> Classifier:
-        """A :class:`~propgrad.models.Classifier` for :func:`propgrad.predict_sweeps`.
+        """A :class:`~propgrad.models.Classifier` for :func:`propgrad.prediction.predict_sweeps`.
 
         Parameters
         ----------
@@ -657,7 +657,7 @@ class ZeroShotCLIP:
         sweeps : sequence of Sweep, or ndarray (M, N, H, W, 3)
             The sweeps.
         batch_size, cache, progress, device
-            As for :func:`propgrad.predict_sweeps` (outputs cached on disk).
+            As for :func:`propgrad.prediction.predict_sweeps` (outputs cached on disk).
 
         Returns
         -------
