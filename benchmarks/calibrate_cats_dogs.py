@@ -22,6 +22,8 @@ import time
 import torch
 
 import propgrad
+from propgrad.chapters.cats_vs_dogs.toy import ToyCatsDogs, toy_preset
+from propgrad.runs import train_run
 from propgrad.worlds import cats_dogs as cd
 
 
@@ -39,7 +41,7 @@ def parse_overrides(items: list[str], preset: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="demo", choices=sorted(cd.CATS_DOGS_PRESETS))
+    parser.add_argument("--preset", default="demo", choices=sorted(cd.WORLD_PRESETS))
     parser.add_argument("--set", action="append", default=[], help="dotted.key=JSON value")
     parser.add_argument("--n-sweep", type=int, default=10, help="test images per group")
     parser.add_argument("--steps", type=int, default=21)
@@ -48,22 +50,21 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args()
 
-    preset = parse_overrides(args.set, cd.CATS_DOGS_PRESETS[args.preset])
+    preset = parse_overrides(args.set, toy_preset(args.preset))
     os.environ["PROPGRAD_CACHE"] = args.cache or tempfile.mkdtemp(prefix="propgrad-calib-")
     torch.set_num_threads(args.threads)
     print("preset:", json.dumps(preset), "| torch threads:", torch.get_num_threads())
-    size = preset["world"]["size"]
+    data = ToyCatsDogs(preset, num_threads=args.threads, progress=False)
 
     models, seconds = {}, {}
-    for split in cd.SPLITS:
+    for spec in data.runs():
+        split = spec.tags["split"]
         start = time.perf_counter()
-        models[split] = cd.train_cats_dogs(split, preset, progress=False, num_threads=args.threads)
+        models[split] = train_run(spec).classifier()
         seconds[split] = time.perf_counter() - start
         epochs = [round(h["seconds"], 1) for h in models[split].training.history]
         print(f"[{split}] render + train + evaluate {seconds[split]:.1f}s (epochs {epochs})")
-    tests = {s: cd.make_split_from_config(cd.cats_dogs_config(s, preset), test_only=True)
-             for s in cd.SPLITS}  # fmt: skip
-    fur_sweeps, bg_sweeps = cd.group_sweeps(tests, args.n_sweep, args.steps, size=size)
+    fur_sweeps, bg_sweeps = data.group_sweeps(args.n_sweep, args.steps)
     options = {"target": "cat", "n_permutations": 200, "progress": False, "cache": False}
     fur = propgrad.score_models(models, fur_sweeps, **options).per_model()
     background = propgrad.score_models(models, bg_sweeps, **options).per_model()

@@ -110,7 +110,7 @@ def load_model(spec: str, checkpoint: str | None = None, num_classes: int | None
     """
     kind, _, name = spec.partition(":")
     if kind == "authors":
-        from propgrad.models import load_cvd_convmixer
+        from propgrad.authors import load_cvd_convmixer
 
         try:
             return load_cvd_convmixer(name)

@@ -185,7 +185,7 @@ def explain(
     model : Classifier or callable
         A :class:`propgrad.models.Classifier` (from
         :func:`propgrad.models.create_classifier` or
-        :func:`propgrad.models.load_cvd_convmixer`; it brings its own
+        :func:`propgrad.authors.load_cvd_convmixer`; it brings its own
         preprocessing and class names), or anything that maps an image batch
         (B, 3, H, W) to outputs (B, C).
     sweep : Sweep

@@ -18,7 +18,7 @@ are accepted everywhere.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -306,3 +306,47 @@ __all__ = [
     "styled",
     "table_record",
 ]
+
+
+def parse_mean_std_rows(
+    text: str, columns: Sequence[str]
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Means and standard deviations of a table typed as ``row|mean std|mean std|...`` lines.
+
+    The paper prints Table 2 as "mean std" pairs; the chapters keep its rows in
+    this compact form, one line per row.
+
+    Parameters
+    ----------
+    text : str
+        One line per row: the row label, then one ``mean std`` cell per column,
+        separated by ``|``.
+    columns : sequence of str
+        The column labels, in order.
+
+    Returns
+    -------
+    means, stds : dict
+        Row -> column -> number.
+
+    Raises
+    ------
+    ValueError
+        If a row has another number of cells than ``columns``.
+
+    Examples
+    --------
+    >>> means, stds = parse_mean_std_rows("A|1.5 0.2|3 1", ["x", "y"])
+    >>> means, stds
+    ({'A': {'x': 1.5, 'y': 3.0}}, {'A': {'x': 0.2, 'y': 1.0}})
+    """
+    means: dict[str, dict[str, float]] = {}
+    stds: dict[str, dict[str, float]] = {}
+    for line in text.strip().splitlines():
+        row, *cells = (c.strip() for c in line.split("|"))
+        if len(cells) != len(columns):
+            raise ValueError(f"row {row!r} has {len(cells)} cells for {len(columns)} columns")
+        pairs = [tuple(float(v) for v in cell.split()) for cell in cells]
+        means[row] = {c: m for c, (m, _) in zip(columns, pairs)}
+        stds[row] = {c: sd for c, (_, sd) in zip(columns, pairs)}
+    return means, stds

@@ -4,8 +4,9 @@
 architecture or the ConvMixer, each with its own preprocessing) with AdamW and
 cross-entropy on
 
-* in-memory arrays: ``(images, labels)`` with uint8 images (N, H, W, 3), as
-  the toy worlds render them, or
+* in-memory arrays: ``(images, labels)`` with uint8 images (N, H, W, 3), or
+  float images in [0, 1] as the toy worlds' ``render`` gives them (turned
+  into uint8 exactly), or
 * an image dataset: a sequence of ``(path, label)`` pairs or of records with
   ``path`` and ``label`` attributes (the real-dataset readers in
   :mod:`propgrad.datasets` return these); images are read and resized to the
@@ -265,9 +266,15 @@ class _Images:
     def __init__(self, data: Any, size: tuple[int, int], interpolation: str, what: str) -> None:
         if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], np.ndarray):
             x, y = data
+            if x.ndim == 4 and x.shape[-1] == 3 and np.issubdtype(x.dtype, np.floating):
+                # float images in [0, 1], as the toy worlds' render() gives them
+                if not np.isfinite(x).all() or x.min() < 0.0 or x.max() > 1.0:
+                    raise ValueError(f"{what}: float images must lie in [0, 1]")
+                x = np.round(x * 255.0).astype(np.uint8)
             if x.ndim != 4 or x.shape[-1] != 3 or x.dtype != np.uint8:
                 raise ValueError(
-                    f"{what}: images must be uint8 (N, H, W, 3), got {x.dtype} {x.shape}"
+                    f"{what}: images must be uint8 (N, H, W, 3) or floats in [0, 1], "
+                    f"got {x.dtype} {x.shape}"
                 )
             self.array: np.ndarray | None = x
             self.paths: list[Path] = []

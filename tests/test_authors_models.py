@@ -11,8 +11,7 @@ nn = torch.nn
 from conftest import requires_assets  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from propgrad.datasets.cats_dogs import CLASSES, SPLITS  # noqa: E402
-from propgrad.models.authors import (  # noqa: E402
+from propgrad.authors import (  # noqa: E402
     CVD_IMAGE_NAMES,
     CVD_INPUT_SIZE,
     CVD_PREPROCESS,
@@ -21,9 +20,10 @@ from propgrad.models.authors import (  # noqa: E402
     load_cvd_convmixer,
     load_cvd_image,
 )
+from propgrad.chapters.cats_vs_dogs.paper import AUTHORS_DOG_SWEEP  # noqa: E402
 from propgrad.models.classifier import Classifier  # noqa: E402
 from propgrad.models.preprocess import Preprocess  # noqa: E402
-from propgrad.paper.cats_vs_dogs import AUTHORS_DOG_SWEEP  # noqa: E402
+from propgrad.worlds.cats_dogs import CLASSES, SPLITS  # noqa: E402
 
 TINY = {"dim": 8, "depth": 1, "kernel_size": 3, "patch_size": 4, "n_classes": 2, "in_channels": 3}
 
@@ -240,7 +240,7 @@ def _measure(probabilities: np.ndarray) -> tuple[float, float, int]:
 
 @pytest.fixture(scope="module")
 def dog_sweep():
-    from propgrad.interventions.video import load_authors_dog_sweep
+    from propgrad.authors import load_authors_dog_sweep
 
     return load_authors_dog_sweep()
 

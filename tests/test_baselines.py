@@ -26,8 +26,8 @@ from propgrad.baselines import (  # noqa: E402
     last_conv_layer,
     slic_superpixels,
 )
+from propgrad.baselines.fliptask import TABLE2_COLUMNS  # noqa: E402
 from propgrad.models import Classifier, Preprocess, create_classifier  # noqa: E402
-from propgrad.paper.cats_vs_dogs import TABLE2_COLUMNS  # noqa: E402
 
 torch.set_num_threads(1)
 

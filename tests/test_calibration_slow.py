@@ -14,33 +14,29 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def world():
-    from propgrad.worlds import cats_dogs
+def data():
+    from propgrad.chapters.cats_vs_dogs import ToyCatsDogs
 
-    return cats_dogs
+    return ToyCatsDogs("demo", progress=False)
 
 
 @pytest.fixture(scope="module")
-def demo_models(world):
-    return {s: world.train_cats_dogs(s, "demo", progress=False) for s in world.SPLITS}
+def demo_models(data):
+    return data.models()
 
 
-def test_accuracy_pattern_of_table_5(demo_models):
-    acc = {s: m.training.accuracies for s, m in demo_models.items()}
+def test_accuracy_pattern_of_table_5(data, demo_models):
+    acc = data.accuracy(demo_models)
     assert min(acc["unbiased"].values()) >= 0.85
     assert acc["dark-cats"]["dark-cats"] >= 0.90 and acc["dark-cats"]["dark-dogs"] <= 0.60
     assert acc["dark-dogs"]["dark-dogs"] >= 0.90 and acc["dark-dogs"]["dark-cats"] <= 0.60
 
 
-def test_fur_matters_ten_times_more_than_background_for_biased_models(world, demo_models):
-    tests = {
-        s: world.make_split_from_config(world.cats_dogs_config(s, "demo"), test_only=True)
-        for s in world.SPLITS
-    }
-    fur, background = world.group_sweeps(tests, 5, 21, size=64)
+def test_fur_matters_ten_times_more_than_background_for_biased_models(data, demo_models):
+    fur, background = data.group_sweeps(5, 21)
     options = {"target": "cat", "n_permutations": 200, "progress": False}
-    e_fur = propgrad.score_models(demo_models, fur, **options).per_model()["mean_gradient"]
-    e_bg = propgrad.score_models(demo_models, background, **options).per_model()["mean_gradient"]
+    e_fur = propgrad.score_models(demo_models, fur, **options).per_model()["mean_E"]
+    e_bg = propgrad.score_models(demo_models, background, **options).per_model()["mean_E"]
     for split in ("dark-cats", "dark-dogs"):
         assert e_fur[split] >= 10 * e_bg[split], (split, e_fur[split], e_bg[split])
         assert e_fur[split] > e_fur["unbiased"]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from propgrad.datasets import cats_dogs_split
+from propgrad.chapters.cats_vs_dogs.kaggle import cats_dogs_split
 
 ROWS = [
     ("cat.0.jpg", "train", "dark"),

@@ -9,7 +9,7 @@ import pytest
 from conftest import assert_claims, requires_assets, run_notebook
 from PIL import Image
 
-from propgrad.paper import cats_vs_dogs as paper
+from propgrad.chapters.cats_vs_dogs import paper
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("notebooks"), requires_assets]
 

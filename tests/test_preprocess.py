@@ -299,7 +299,7 @@ def test_single_image_must_be_rgb():
 
 def test_authors_preprocessing_equals_torchvision_pipeline():
     transforms = pytest.importorskip("torchvision.transforms")
-    from propgrad.models.authors import CVD_PREPROCESS
+    from propgrad.authors import CVD_PREPROCESS
 
     assert CVD_PREPROCESS == Preprocess((128, 128), 0.5, 0.5, "bilinear")
     rng = np.random.default_rng(0)

@@ -188,7 +188,7 @@ def test_beside_paper_aligns_multiindex_rows_with_joined_labels():
 
 
 def test_beside_paper_accepts_frames_and_paper_tables():
-    from propgrad.paper.cats_vs_dogs import TABLE1
+    from propgrad.chapters.cats_vs_dogs.paper import TABLE1
 
     ours = pd.DataFrame(
         {"Fur Color": [0.0101, 0.0112], "Background": [0.0005, 0.0001]},

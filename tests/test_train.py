@@ -146,8 +146,9 @@ def test_fit_rejects_unknown_settings_and_callable_without_key(cache):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ((np.zeros((4, SIZE, SIZE, 3), np.float32), np.zeros(4, int)), "must be uint8"),
-        ((np.zeros((4, SIZE, SIZE), np.uint8), np.zeros(4, int)), r"\(N, H, W, 3\), got uint8"),
+        ((np.full((4, SIZE, SIZE, 3), 2.0, np.float32), np.zeros(4, int)), "must lie in"),
+        ((np.zeros((4, SIZE, SIZE, 3), np.int32), np.zeros(4, int)), "must be uint8"),
+        ((np.zeros((4, SIZE, SIZE), np.uint8), np.zeros(4, int)), r"\[0, 1\], got uint8"),
         ((np.zeros((4, SIZE, SIZE, 3), np.uint8), np.zeros(3, int)), "4 images but 3 labels"),
         ((np.zeros((0, SIZE, SIZE, 3), np.uint8), np.zeros(0, int)), "training data: no images"),
         ((np.zeros((2, SIZE, SIZE, 3), np.uint8), np.array([0, -1])), "non-negative class"),
@@ -603,7 +604,7 @@ def test_convmixer_through_the_factory_has_the_same_layout():
 
 @requires_assets
 def test_convmixer_loads_authors_checkpoint_strictly():
-    from propgrad.models.authors import cvd_checkpoint_path, load_cvd_convmixer
+    from propgrad.authors import cvd_checkpoint_path, load_cvd_convmixer
 
     path = cvd_checkpoint_path("unbiased", download=False)
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
@@ -633,3 +634,14 @@ def test_train_only_head_leaves_the_backbone_alone(cache):
     assert clf.training.config["train_only"] == "head"
     with pytest.raises(ValueError, match="train_only"):
         fit(_classifier(), (x, y), train_only="all", epochs=1, progress=False)
+
+
+def test_float_images_in_unit_range_train_as_their_uint8(cache):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(6, SIZE, SIZE, 3), dtype=np.uint8)
+    y = np.array([0, 1] * 3)
+    as_uint8 = fit(_classifier(), (x, y), epochs=1, progress=False)
+    as_float = fit(_classifier(), (x / 255.0, y), epochs=1, progress=False)
+    # the same data: the same run (the second call finds the first in the cache)
+    assert as_float.training.key == as_uint8.training.key
+    assert as_float.training.from_cache

@@ -8,11 +8,8 @@ from conftest import requires_assets
 
 av = pytest.importorskip("av")
 
-from propgrad.interventions.video import (  # noqa: E402
-    AUTHORS_DOG_SCALES,
-    frames_from_video,
-    load_authors_dog_sweep,
-)
+from propgrad.authors import AUTHORS_DOG_SCALES, load_authors_dog_sweep  # noqa: E402
+from propgrad.interventions.video import frames_from_video  # noqa: E402
 
 COLOURS = [(255, 0, 0), (0, 200, 0), (0, 0, 255), (240, 240, 240), (30, 30, 30)]
 

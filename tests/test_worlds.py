@@ -153,13 +153,17 @@ def test_split_is_reproducible_and_test_part_independent_of_train_size():
         cd.make_split("dark-birds", 1, 1)
 
 
-def test_presets_and_config():
+def test_world_presets_are_copies_and_render_their_split():
     for name in ("smoke", "demo"):
-        preset = cd.CATS_DOGS_PRESETS[name]
-        assert set(preset) == {"world", "model", "train"}
-    cfg = cd.cats_dogs_config("dark-dogs", "smoke")
-    assert cfg["split"] == "dark-dogs"
-    cfg["world"]["size"] = 1
-    assert cd.CATS_DOGS_PRESETS["smoke"]["world"]["size"] != 1  # deep copy
-    with pytest.raises(ValueError, match="unknown preset"):
-        cd.cats_dogs_config("unbiased", "huge")
+        world = cd.world_preset(name)
+        assert {"size", "n_train_per_class", "n_test_per_class", "seed"} <= set(world)
+        world["size"] = 1
+        assert cd.WORLD_PRESETS[name]["size"] != 1  # a copy
+    with pytest.raises(ValueError, match="unknown preset 'huge'"):
+        cd.world_preset("huge")
+    tiny = {**cd.WORLD_PRESETS["smoke"], "size": 16, "n_train_per_class": 3, "n_test_per_class": 2}
+    split = cd.make_split_from_preset(tiny, "dark-dogs")
+    assert split.x_train.shape == (6, 16, 16, 3) and split.x_test.shape == (4, 16, 16, 3)
+    test_only = cd.make_split_from_preset(tiny, "dark-dogs", test_only=True)
+    assert len(test_only.x_train) == 0
+    np.testing.assert_array_equal(test_only.x_test, split.x_test)

@@ -37,7 +37,7 @@ task work without torch, the conditional-independence tests import their
 libraries (tigramite, causal-learn) only when run, and importing this package
 imports nothing heavy.
 The figure itself is :func:`propgrad.plots.plot_attribution_pair`; the
-paper's Table 2 numbers are in :mod:`propgrad.paper.cats_vs_dogs` and
+paper's Table 2 numbers are in :mod:`propgrad.chapters.cats_vs_dogs.paper` and
 :mod:`propgrad.paper.skin_lesions`.
 """
 

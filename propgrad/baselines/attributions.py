@@ -51,7 +51,7 @@ METHODS: tuple[str, ...] = (
 )
 
 #: Display labels, equal to the paper's Table 2 column labels
-#: (:data:`propgrad.paper.cats_vs_dogs.TABLE2_COLUMNS`); ``"ours"`` is E[|∇X|].
+#: (:data:`propgrad.baselines.fliptask.TABLE2_COLUMNS`); ``"ours"`` is E[|∇X|].
 METHOD_LABELS: dict[str, str] = {
     "ours": "Ours",
     "guided_gradcam": "G-CAM",

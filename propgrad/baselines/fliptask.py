@@ -41,7 +41,13 @@ __all__ = [
     "best_threshold_accuracy",
     "flip_prediction_task",
     "flip_task_scores",
+    "TABLE2_COLUMNS",
 ]
+
+#: The column labels of the paper's Table 2 (both halves), ours first; equal to
+#: :data:`~propgrad.baselines.attributions.METHOD_LABELS` in the order
+#: ``("ours", *METHODS)``.
+TABLE2_COLUMNS = ("Ours", "G-CAM", "Int. Grad.", "Occlusion", "LIME", "K-SHAP", "DeepLift")
 
 
 # ---------------------------------------------------------------------------

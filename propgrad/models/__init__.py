@@ -3,7 +3,8 @@
 :func:`create_classifier` builds a timm architecture (or the ConvMixer laid out
 like the authors' checkpoints) by name, from local weight files, and returns a
 :class:`Classifier` holding the model and its :class:`Preprocess`. The authors'
-Cats-vs-Dogs ConvMixers (:func:`load_cvd_convmixer`) go through the same path.
+Cats-vs-Dogs ConvMixers (:func:`propgrad.authors.load_cvd_convmixer`) go
+through the same path.
 
 Names are loaded lazily on first access (PEP 562), so importing this package
 does not import torch until a model is actually built.
@@ -22,11 +23,6 @@ _EXPORTS: dict[str, str] = {
     "Preprocess": "propgrad.models.preprocess",
     "NORMALISATIONS": "propgrad.models.preprocess",
     "ConvMixer": "propgrad.models.convmixer",
-    "CVD_IMAGE_NAMES": "propgrad.models.authors",
-    "CVD_PREPROCESS": "propgrad.models.authors",
-    "cvd_preprocess": "propgrad.models.authors",
-    "load_cvd_convmixer": "propgrad.models.authors",
-    "load_cvd_image": "propgrad.models.authors",
     "ClipModel": "propgrad.models.clip",
     "ZeroShotCLIP": "propgrad.models.clip",
     "DescriptorStats": "propgrad.models.clip",

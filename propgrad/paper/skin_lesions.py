@@ -9,7 +9,8 @@ Row and column labels are the paper's.
 
 from __future__ import annotations
 
-from propgrad.paper.cats_vs_dogs import TABLE2_COLUMNS, parse_table2
+from propgrad.baselines.fliptask import TABLE2_COLUMNS
+from propgrad.tables import parse_mean_std_rows
 
 #: The four architectures, in the paper's row order.
 MODELS = ("ResNet18", "EfficientNet-B0", "ConvNeXt-S", "ViT-B/16")
@@ -28,11 +29,11 @@ ViT-B/16|95.12 1.6|80.25 3.4|75.87 2.5|77.25 3.5|76.00 3.4|75.88 2.9|77.50 3.9
 """
 
 
-TABLE2, TABLE2_STD = parse_table2(_TABLE2_TEXT)
+TABLE2, TABLE2_STD = parse_mean_std_rows(_TABLE2_TEXT, TABLE2_COLUMNS)
 """Table 2 (bottom): accuracy (%) at predicting whether adding a colourful patch
 flips the prediction, mean and standard deviation over ten resamples of 100
 melanoma test images, averaged over the biased and the unbiased training of
-each architecture. Columns: :data:`~propgrad.paper.cats_vs_dogs.TABLE2_COLUMNS`."""
+each architecture. Columns: :data:`~propgrad.baselines.fliptask.TABLE2_COLUMNS`."""
 
 TABLE3: dict[str, dict[str, float]] = {
     "ResNet18": {"Unbiased": 0.00061, "Biased": 0.00531, "ImageNet": 0.00062},

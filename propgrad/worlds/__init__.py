@@ -24,8 +24,7 @@ Every world implements one protocol, :class:`~propgrad.worlds.base.World`
 The protocol, its conventions and the steps to add a fourth world are in
 :mod:`propgrad.worlds.base`. Importing this package is cheap: the base module
 and each world load on first use. Worlds import numpy and the drawing helpers
-only, never model, training or torch code (``cats_dogs`` takes its class and
-split names from :mod:`propgrad.datasets.cats_dogs`, which is torch-free too).
+only, never model, training or torch code.
 
 Modules
 -------

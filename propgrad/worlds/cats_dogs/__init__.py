@@ -18,38 +18,40 @@ masks:
 Because an image is a pure function of its parameters, :func:`intervene` is an
 exact intervention ``do(X := x)``: it re-renders one sample with only the fur
 tone (or only the background) changed. :func:`make_split` builds data shaped
-like the paper's three splits, and :func:`train_cats_dogs` trains the model of
-one split through :func:`propgrad.train.fit` (cached).
+like the paper's three splits, with the bias planted in the fur tone; the
+sizes of the smoke and demo worlds are :data:`WORLD_PRESETS`.
+:data:`WORLD` is this world under the :class:`~propgrad.worlds.World`
+protocol. Training models on it is the Cats-vs-Dogs chapter's business
+(:mod:`propgrad.chapters.cats_vs_dogs`); the world knows nothing of models.
 
 Modules: ``params`` (the record and its sampling), ``render``,
-``interventions``, ``splits``, ``groups`` (the paper's image groups),
-``presets`` (settings and training), ``world`` (:data:`WORLD`, the world
-under the :class:`~propgrad.worlds.base.World` protocol).
+``interventions``, ``splits`` (the three splits and the world presets),
+``world`` (the protocol).
 """
 
 from __future__ import annotations
 
-from propgrad.datasets.cats_dogs import CLASSES, SPLITS
-from propgrad.worlds.cats_dogs.groups import flip_task_pool, group_params, group_sweeps
-from propgrad.worlds.cats_dogs.interventions import exact_sweeps, intervene, partial_fur_sweep
+from propgrad.worlds.cats_dogs.interventions import intervene
 from propgrad.worlds.cats_dogs.params import (
+    CLASSES,
     PROPERTY_NAMES,
     WORLD_DEFAULTS,
     CatDogParams,
     sample_params,
 )
-from propgrad.worlds.cats_dogs.presets import (
-    CATS_DOGS_PRESETS,
-    cats_dogs_config,
-    make_split_from_config,
-    train_cats_dogs,
-)
 from propgrad.worlds.cats_dogs.render import animal_mask, render, render_batch
-from propgrad.worlds.cats_dogs.splits import CatDogSplit, make_split, sample_split_params
+from propgrad.worlds.cats_dogs.splits import (
+    SPLITS,
+    WORLD_PRESETS,
+    CatDogSplit,
+    make_split,
+    make_split_from_preset,
+    sample_split_params,
+    world_preset,
+)
 from propgrad.worlds.cats_dogs.world import WORLD, CatsDogsWorld
 
 __all__ = [
-    "CATS_DOGS_PRESETS",
     "CLASSES",
     "CatDogParams",
     "CatDogSplit",
@@ -58,19 +60,14 @@ __all__ = [
     "SPLITS",
     "WORLD",
     "WORLD_DEFAULTS",
+    "WORLD_PRESETS",
     "animal_mask",
-    "cats_dogs_config",
-    "exact_sweeps",
-    "flip_task_pool",
-    "group_params",
-    "group_sweeps",
     "intervene",
     "make_split",
-    "make_split_from_config",
-    "partial_fur_sweep",
+    "make_split_from_preset",
     "render",
     "render_batch",
     "sample_params",
     "sample_split_params",
-    "train_cats_dogs",
+    "world_preset",
 ]

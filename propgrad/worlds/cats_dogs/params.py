@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from propgrad.datasets.cats_dogs import CLASSES
 from propgrad.worlds.drawing import validate_unit as _validate_unit
+
+#: Class names by label index (0 = cat, 1 = dog; the authors' convention too).
+CLASSES = ("cat", "dog")
 
 #: Axis labels of the two intervenable properties.
 PROPERTY_NAMES = {

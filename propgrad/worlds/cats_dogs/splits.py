@@ -7,15 +7,47 @@ scaled down). Background brightness is independent of the label everywhere.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
-from propgrad.datasets.cats_dogs import CLASSES, SPLITS
 from propgrad.worlds.base import Split
-from propgrad.worlds.cats_dogs.params import WORLD_DEFAULTS, CatDogParams, sample_params
+from propgrad.worlds.cats_dogs.params import CLASSES, WORLD_DEFAULTS, CatDogParams, sample_params
 from propgrad.worlds.cats_dogs.render import render_batch
+
+#: The three splits of the paper's Cats-vs-Dogs experiment, named after the bias
+#: planted in them (a model is named after the split it was trained on).
+SPLITS = ("unbiased", "dark-cats", "dark-dogs")
+
+#: World settings by size: image size, images per class and part, seed, shape
+#: overlap, pixel noise and the fur ranges of the biased splits. "smoke" is for
+#: tests (seconds); "demo" is what the book trains on.
+WORLD_PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {
+        "size": 32,
+        "n_train_per_class": 150,
+        "n_test_per_class": 50,
+        "seed": 0,
+        "shape_overlap": 0.3,
+        "pixel_noise": 0.03,
+        "dark_range": [0.0, 0.35],
+        "light_range": [0.65, 1.0],
+    },
+    "demo": {
+        "size": 64,
+        "n_train_per_class": 1250,
+        "n_test_per_class": 250,
+        "seed": 0,
+        "shape_overlap": 0.15,
+        "pixel_noise": 0.03,
+        "dark_range": [0.0, 0.35],
+        "light_range": [0.65, 1.0],
+    },
+}
+
+_WORLD_KEYS = ("shape_overlap", "pixel_noise", "dark_range", "light_range")
 
 
 @dataclass
@@ -139,4 +171,56 @@ def make_split(
     params_test = sample_split_params(name, n_test_per_class, test_rng, world)
     return CatDogSplit.from_params(
         name, params_train, params_test, lambda ps: render_batch(ps, size, progress=progress)
+    )
+
+
+def world_preset(preset: str | dict[str, Any] = "demo") -> dict[str, Any]:
+    """Return a copy of the world settings of a preset (a key of :data:`WORLD_PRESETS` or a dict).
+
+    Raises
+    ------
+    ValueError
+        For an unknown preset name.
+    """
+    if isinstance(preset, str):
+        if preset not in WORLD_PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(WORLD_PRESETS)}")
+        preset = WORLD_PRESETS[preset]
+    return copy.deepcopy(dict(preset))
+
+
+def make_split_from_preset(
+    preset: str | dict[str, Any],
+    split: str,
+    *,
+    test_only: bool = False,
+    progress: bool = False,
+) -> CatDogSplit:
+    """Render one split with the world settings of a preset.
+
+    Parameters
+    ----------
+    preset : str or dict
+        A key of :data:`WORLD_PRESETS` or a dict of the same layout.
+    split : {"unbiased", "dark-cats", "dark-dogs"}
+        The split.
+    test_only : bool, optional
+        Skip the training part (its arrays are empty); the test part is the
+        same as with it, because both parts draw from separate streams.
+    progress : bool, optional
+        Show progress bars while rendering.
+
+    Returns
+    -------
+    CatDogSplit
+    """
+    world = world_preset(preset)
+    return make_split(
+        split,
+        0 if test_only else world["n_train_per_class"],
+        world["n_test_per_class"],
+        world["seed"],
+        size=world["size"],
+        world={k: world[k] for k in _WORLD_KEYS if k in world},
+        progress=progress,
     )

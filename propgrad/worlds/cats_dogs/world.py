@@ -8,17 +8,23 @@ from typing import Any
 
 import numpy as np
 
-from propgrad.datasets.cats_dogs import CLASSES, SPLITS
 from propgrad.worlds.base import World, unit_properties
-from propgrad.worlds.cats_dogs import presets as cat_presets
 from propgrad.worlds.cats_dogs.params import (
+    CLASSES,
     PROPERTY_NAMES,
     WORLD_DEFAULTS,
     CatDogParams,
     sample_params,
 )
 from propgrad.worlds.cats_dogs.render import render_batch
-from propgrad.worlds.cats_dogs.splits import CatDogSplit, _tone_range
+from propgrad.worlds.cats_dogs.splits import (
+    SPLITS,
+    WORLD_PRESETS,
+    CatDogSplit,
+    _tone_range,
+    make_split_from_preset,
+    world_preset,
+)
 
 
 class CatsDogsWorld(World):
@@ -35,8 +41,8 @@ class CatsDogsWorld(World):
       gives for the same values (frames, grid and metadata); it takes no
       options.
     * :meth:`split` builds one of :data:`SPLITS` from a key of
-      :data:`CATS_DOGS_PRESETS` (or such a dict) with
-      :func:`make_split_from_config`.
+      :data:`WORLD_PRESETS` (or such a dict) with
+      :func:`make_split_from_preset`.
     """
 
     name = "cats_dogs"
@@ -44,7 +50,7 @@ class CatsDogsWorld(World):
     properties = unit_properties(PROPERTY_NAMES)
     params_type = CatDogParams
     splits = SPLITS
-    presets = tuple(cat_presets.CATS_DOGS_PRESETS)
+    presets = tuple(WORLD_PRESETS)
     extra_conditions = MappingProxyType({"split": "draw the fur tone as this split does"})
     _render_batch = staticmethod(render_batch)
 
@@ -66,10 +72,10 @@ class CatsDogsWorld(World):
         return {"world": self.name, "species": record.species}
 
     def _make_split(self, name: str, preset: Any, seed: int | None, **options: bool) -> CatDogSplit:
-        config = cat_presets.cats_dogs_config(name, preset)
+        world = world_preset(preset)
         if seed is not None:
-            config["world"]["seed"] = int(seed)
-        return cat_presets.make_split_from_config(config, **options)
+            world["seed"] = int(seed)
+        return make_split_from_preset(world, name, **options)
 
 
 #: The Cats-vs-Dogs world (the entry ``"cats_dogs"`` of :data:`propgrad.worlds.WORLDS`).

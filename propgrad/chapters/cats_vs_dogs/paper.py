@@ -1,10 +1,11 @@
-"""The paper's Cats-vs-Dogs numbers (Sec. 4.1, appendix B) and the authors' own reports.
+"""The paper's Cats-vs-Dogs numbers and labels (Sec. 4.1, appendix B), and the authors' reports.
 
 Row and column labels are the paper's. The paper names the three models
 differently from table to table ("Dark Cats" in Table 1, "Dark Cats Bias" in
 Table 2, "Dark Cats split" in Table 5, "dark cats" in Tables 6 and 7); the
-``*_ROWS`` mappings translate our split names (:data:`propgrad.datasets.cats_dogs.SPLITS`)
-to each table's labels.
+``*_ROWS`` mappings translate our split names (:data:`propgrad.worlds.cats_dogs.SPLITS`)
+to each table's labels; :data:`FUR_GROUPS` are the paper's four groups of
+test images.
 
 Where the extracted text of the paper lost a table's check marks (columns S,
 F of Table 1; p < 0.01 and Pred. Flips of Tables 6 and 7), only the numbers
@@ -14,11 +15,26 @@ about the rest.
 
 from __future__ import annotations
 
-#: Column labels of Table 2 (the flip-prediction task), ours first.
-TABLE2_COLUMNS = ("Ours", "G-CAM", "Int. Grad.", "Occlusion", "LIME", "K-SHAP", "DeepLift")
+from propgrad.baselines.fliptask import TABLE2_COLUMNS
+from propgrad.tables import parse_mean_std_rows
+
+#: Display names of the splits (and of the models trained on them).
+SPLIT_LABELS = {"unbiased": "unbiased", "dark-cats": "dark cats", "dark-dogs": "dark dogs"}
+
+#: The paper's four groups of test images for the fur intervention (its Figs. 3
+#: and 12): group -> (the biased split whose test part holds them, class, fur).
+#: Dark animals are edited towards light fur and light animals towards dark.
+FUR_GROUPS = {
+    "dark cats": ("dark-cats", "cat", "dark"),
+    "light dogs": ("dark-cats", "dog", "light"),
+    "light cats": ("dark-dogs", "cat", "light"),
+    "dark dogs": ("dark-dogs", "dog", "dark"),
+}
+
 
 TABLE1_ROWS = {"unbiased": "Unbiased", "dark-cats": "Dark Cats", "dark-dogs": "Dark Dogs"}
 TABLE2_ROWS = {"unbiased": "Unbiased", "dark-cats": "Dark Cats Bias", "dark-dogs": "Dark Dogs Bias"}
+TABLE4_ROWS = {"unbiased": "Unbiased", "dark-cats": "Dark cats bias", "dark-dogs": "Dark dogs bias"}
 TABLE5_ROWS = {
     "unbiased": "Unbiased",
     "dark-cats": "Dark Cats split",
@@ -48,23 +64,7 @@ Dark Dogs Bias|82.20 0.8|64.20 2.7|64.10 2.2|67.10 1.2|56.50 2.1|58.50 2.2|64.77
 """
 
 
-def parse_table2(text: str) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
-    """Means and stds of Table 2 from ``row|mean std|...`` lines (columns: TABLE2_COLUMNS).
-
-    Both halves of the paper's Table 2 (here and in
-    :mod:`propgrad.paper.skin_lesions`) share this layout.
-    """
-    means: dict[str, dict[str, float]] = {}
-    stds: dict[str, dict[str, float]] = {}
-    for line in text.strip().splitlines():
-        row, *cells = (c.strip() for c in line.split("|"))
-        pairs = [tuple(float(v) for v in cell.split()) for cell in cells]
-        means[row] = {c: m for c, (m, _) in zip(TABLE2_COLUMNS, pairs, strict=True)}
-        stds[row] = {c: s for c, (_, s) in zip(TABLE2_COLUMNS, pairs, strict=True)}
-    return means, stds
-
-
-TABLE2, TABLE2_STD = parse_table2(_TABLE2_TEXT)
+TABLE2, TABLE2_STD = parse_mean_std_rows(_TABLE2_TEXT, TABLE2_COLUMNS)
 """Table 2 (top): accuracy (%) at predicting whether a fur edit flips the
 prediction, mean and standard deviation over ten resamples of 150 test images
 per class (MGIE edits)."""

@@ -1,6 +1,6 @@
-"""Readers for the real datasets of the paper profile.
+"""The reader of the paper profile's data: Kaggle "Dogs vs. Cats" with fur labels.
 
-Cats vs. Dogs (Kaggle "Dogs vs. Cats"): a folder ``train/`` with files named
+The Kaggle competition's data: a folder ``train/`` with files named
 ``cat.<n>.jpg`` and ``dog.<n>.jpg``, plus a CSV of fur labels that defines the
 paper's three splits (appendix B.1 of the paper sorted images by asking a
 vision-language model whether the animal has dark fur). The CSV has a header
@@ -22,25 +22,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Class names by output index (the authors' convention: 0 = cat, 1 = dog). The
-#: toy world, the authors' models and this reader all use these.
-CLASSES = ("cat", "dog")
+from propgrad.chapters.cats_vs_dogs.paper import FUR_GROUPS
+from propgrad.worlds.cats_dogs import CLASSES, SPLITS
 
-#: The paper's three splits. A model is named after the split it was trained on.
-SPLITS = ("unbiased", "dark-cats", "dark-dogs")
-
-#: Display names of the splits (and of the models trained on them).
-SPLIT_LABELS = {"unbiased": "unbiased", "dark-cats": "dark cats", "dark-dogs": "dark dogs"}
-
-#: The paper's four groups of test images for the fur intervention (its Figs. 3
-#: and 12): group -> (the biased split whose test part holds them, class, fur).
-#: Dark animals are edited towards light fur and light animals towards dark.
-FUR_GROUPS = {
-    "dark cats": ("dark-cats", "cat", "dark"),
-    "light dogs": ("dark-cats", "dog", "light"),
-    "light cats": ("dark-dogs", "cat", "light"),
-    "dark dogs": ("dark-dogs", "dog", "dark"),
-}
 _KAGGLE_NAME = re.compile(r"^(cat|dog)\.\d+\.(jpe?g|png)$", re.IGNORECASE)
 
 
@@ -104,7 +88,7 @@ def cats_dogs_split(
     if not fur_labels.is_file():
         raise FileNotFoundError(
             f"fur-label CSV not found: {fur_labels}; it needs the columns file,split,fur "
-            "(see propgrad.datasets.cats_dogs)"
+            "(see propgrad.chapters.cats_vs_dogs.kaggle)"
         )
     with fur_labels.open(newline="") as handle:
         reader = csv.DictReader(handle)

@@ -1,0 +1,250 @@
+"""The chapter's real data source: Kaggle Cats vs. Dogs and the authors' models (Sec. 4.1, B.3).
+
+:class:`KaggleCatsDogs` has the interface of the toy source
+(:class:`~propgrad.chapters.cats_vs_dogs.toy.ToyCatsDogs`), for the paper
+profile. Models: the authors' three released ConvMixers. Images: the test
+parts of the two biased splits, grouped by animal and fur
+(:data:`~propgrad.chapters.cats_vs_dogs.paper.FUR_GROUPS`), read with
+:func:`~propgrad.chapters.cats_vs_dogs.kaggle.fur_group`. Fur edits: InstructPix2Pix with
+"change the fur color to bright white" for dark animals and "change the fur
+color to dark black" for light ones, image guidance 2.8, text guidance 1.05 to
+14.7 in steps of 0.15 (the paper edits with MGIE, whose backbone this is).
+Background: the designed Gaussian-kernel intervention with as many steps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from propgrad.chapters.cats_vs_dogs.kaggle import LabelledImage, cats_dogs_split, fur_group
+from propgrad.chapters.cats_vs_dogs.paper import FUR_GROUPS
+from propgrad.worlds.cats_dogs import CLASSES, SPLITS
+
+#: Edit instruction by the fur the animal has (appendix B.3).
+FUR_PROMPTS = {
+    "dark": "change the fur color to bright white",
+    "light": "change the fur color to dark black",
+}
+#: CFG image scale of the fur edits (appendix B.3).
+FUR_IMAGE_SCALE = 2.8
+
+
+def test_accuracy(
+    models: dict[str, Any], data_dir: str | Path, fur_labels: str | Path
+) -> dict[str, dict[str, float]]:
+    """Accuracy (in [0, 1]) of every model on the test part of every split (Table 5's layout).
+
+    Parameters
+    ----------
+    models : dict
+        Split -> classifier trained on it.
+    data_dir, fur_labels
+        The Kaggle folder and the fur-label CSV (see :mod:`propgrad.chapters.cats_vs_dogs.kaggle`).
+
+    Returns
+    -------
+    dict
+        Model -> test split -> accuracy.
+    """
+    from propgrad.train import evaluate_accuracy
+
+    test_sets = {t: cats_dogs_split(data_dir, fur_labels, t, "test") for t in SPLITS}
+    return {m: {t: evaluate_accuracy(c, test_sets[t]) for t in SPLITS} for m, c in models.items()}
+
+
+def group_sweeps(
+    data_dir: str | Path,
+    fur_labels: str | Path,
+    n_images: int | None = None,
+    *,
+    editor: str = "timbrooks/instruct-pix2pix",
+    text_scales: Any = None,
+    num_inference_steps: int = 20,
+    seed: int = 0,
+    cluster: Any = None,
+    progress: bool = True,
+) -> tuple[dict[str, list[Any]], dict[str, list[Any]], dict[str, list[LabelledImage]]]:
+    """Fur edits and background sweeps of the first ``n_images`` of every fur group.
+
+    Parameters
+    ----------
+    data_dir, fur_labels
+        The real data (see :mod:`propgrad.chapters.cats_vs_dogs.kaggle`).
+    n_images : int, optional
+        Images per group (all by default).
+    editor : str, optional
+        InstructPix2Pix weights: a hub id or a local folder with a saved
+        pipeline.
+    text_scales : array_like, optional
+        Text guidance scales (default: the paper's, 1.05 to 14.7 in steps of
+        0.15).
+    num_inference_steps, seed
+        Settings of every edit.
+    cluster : str or dask.distributed.Client, optional
+        Where to run the edits (see :func:`propgrad.tasks.run_tasks`).
+    progress : bool, optional
+        Progress bars on a terminal.
+
+    Returns
+    -------
+    fur, background : dict
+        Group -> list of :class:`~propgrad.sweep.Sweep`.
+    items : dict
+        Group -> the images used.
+    """
+    from PIL import Image
+
+    from propgrad.interventions.designed import background_sweep
+    from propgrad.interventions.instruct_pix2pix import edit_sweeps, paper_text_scales
+
+    scales = paper_text_scales() if text_scales is None else text_scales
+    items = {g: fur_group(data_dir, fur_labels, g)[:n_images] for g in FUR_GROUPS}
+    fur = {
+        g: edit_sweeps(
+            [i.path for i in items[g]],
+            FUR_PROMPTS[FUR_GROUPS[g][2]],
+            scales,
+            image_scale=FUR_IMAGE_SCALE,
+            editor=editor,
+            num_inference_steps=num_inference_steps,
+            seed=seed,
+            cluster=cluster,
+            progress=progress,
+        )
+        for g in FUR_GROUPS
+    }
+    background = {}
+    for g, group_items in items.items():
+        background[g] = []
+        for item in group_items:
+            with Image.open(item.path) as image:
+                background[g].append(background_sweep(image.convert("RGB"), n_steps=len(scales)))
+    return fur, background, items
+
+
+def flip_task_pool(
+    fur: dict[str, list[Any]], items: dict[str, list[LabelledImage]], n_per_class: int
+) -> tuple[list[Any], Any]:
+    """Sweeps and class labels for the flip-prediction task from the groups' fur edits.
+
+    Half of each class is dark and half light: the first ``n_per_class // 2``
+    edited images of every group.
+
+    Returns
+    -------
+    sweeps : list of Sweep
+    labels : ndarray of int
+    """
+    import numpy as np
+
+    half = n_per_class // 2
+    sweeps = [s for g in FUR_GROUPS for s in fur[g][:half]]
+    labels = np.array([i.label for g in FUR_GROUPS for i in items[g][:half]])
+    return sweeps, labels
+
+
+class KaggleCatsDogs:
+    """The real data as the chapter's data source (the paper profile).
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        The Kaggle folder (holding ``train/``).
+    fur_labels : str or Path
+        The CSV of fur labels (see :mod:`propgrad.chapters.cats_vs_dogs.kaggle`).
+    editor : str, optional
+        InstructPix2Pix weights: a hub id or a local folder.
+    text_scales : array_like, optional
+        Text guidance scales of the fur edits (default: the paper's).
+    num_inference_steps, seed
+        Settings of every edit.
+    cluster : str or dask.distributed.Client, optional
+        Where to run the edits.
+    """
+
+    kind = "real"
+    description = "real images, InstructPix2Pix"
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        fur_labels: str | Path,
+        *,
+        editor: str = "timbrooks/instruct-pix2pix",
+        text_scales: Any = None,
+        num_inference_steps: int = 20,
+        seed: int = 0,
+        cluster: Any = None,
+    ) -> None:
+        self.data_dir, self.fur_labels = Path(data_dir), Path(fur_labels)
+        self.edit = dict(
+            editor=editor,
+            text_scales=text_scales,
+            num_inference_steps=num_inference_steps,
+            seed=seed,
+            cluster=cluster,
+        )
+        self._groups: dict[int | None, tuple] = {}
+
+    def models(self, *, cluster: Any = None) -> dict[str, Any]:
+        """The authors' three models: split -> classifier."""
+        from propgrad.authors import load_cvd_convmixer
+
+        return {split: load_cvd_convmixer(split) for split in SPLITS}
+
+    def accuracy(self, models: dict[str, Any]) -> dict[str, dict[str, float]]:
+        """Test accuracy of every model on every real test split (Table 5's layout)."""
+        return test_accuracy(models, self.data_dir, self.fur_labels)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Images per split, class and part (Table 4's layout)."""
+        out = {}
+        for split in SPLITS:
+            parts = {p: cats_dogs_split(self.data_dir, self.fur_labels, split, p)
+                     for p in ("train", "test")}  # fmt: skip
+            for label, name in enumerate(CLASSES):
+                out[f"{split} / {name}"] = {
+                    "Training": sum(i.label == label for i in parts["train"]),
+                    "Test": sum(i.label == label for i in parts["test"]),
+                }
+        return out
+
+    def examples(self, n_per_class: int = 4) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        """The first training images of each class per split, and their class names."""
+        import numpy as np
+        from PIL import Image
+
+        images, names = {}, {}
+        for split in SPLITS:
+            items = cats_dogs_split(self.data_dir, self.fur_labels, split, "train")
+            picks = [i for c in (0, 1) for i in [x for x in items if x.label == c][:n_per_class]]
+            images[split] = np.stack(
+                [np.asarray(Image.open(i.path).convert("RGB").resize((128, 128))) for i in picks]
+            )
+            names[split] = [CLASSES[i.label] for i in picks]
+        return images, names
+
+    def _edits(self, n_images: int | None) -> tuple:
+        if n_images not in self._groups:
+            self._groups[n_images] = group_sweeps(
+                self.data_dir, self.fur_labels, n_images, **self.edit
+            )
+        return self._groups[n_images]
+
+    def group_sweeps(
+        self, n_images: int, n_steps: int | None = None
+    ) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+        """Fur edits and background sweeps of the first ``n_images`` of every group.
+
+        ``n_steps`` is ignored: the editor's text scales set the length.
+        """
+        fur, background, _ = self._edits(n_images)
+        return fur, background
+
+    def flip_pool(
+        self, n_per_class: int, n_steps: int | None = None, *, seed: int = 0
+    ) -> tuple[list[Any], Any]:
+        """The flip task's sweeps: the first fur edits of each group (half of each class dark)."""
+        fur, _, items = self._edits(n_per_class // 2)
+        return flip_task_pool(fur, items, n_per_class)

@@ -1,0 +1,346 @@
+"""The chapter's toy data source: the Cats-vs-Dogs world, three trained models, exact sweeps.
+
+:class:`ToyCatsDogs` has the interface the chapter uses for either source
+(this one and :class:`~propgrad.chapters.cats_vs_dogs.real.KaggleCatsDogs`):
+the three models, their accuracies (Table 5), the split sizes (Table 4), the
+paper's four image groups with a fur and a background sweep each, and the
+pool of the flip-prediction task. Here the world is
+:data:`propgrad.worlds.cats_dogs.WORLD`, the models are small ConvMixers
+trained on its three splits (:data:`TOY_PRESETS`; one
+:class:`propgrad.runs.TrainSpec` each, cached by configuration), and every
+intervention is exact: the animal re-rendered with only its fur (or only its
+background) changed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from propgrad.chapters.cats_vs_dogs.paper import FUR_GROUPS
+from propgrad.runs import TrainSpec, train_runs
+from propgrad.worlds.cats_dogs import (
+    CLASSES,
+    SPLITS,
+    WORLD,
+    WORLD_PRESETS,
+    CatDogParams,
+    CatDogSplit,
+    make_split_from_preset,
+    world_preset,
+)
+
+#: The model and its training by world preset. "smoke" only checks that
+#: everything runs (seconds; accuracies near chance). "demo" gives the pattern
+#: of the paper's Table 5 on a CPU in about two minutes per model (one torch
+#: thread). The knobs that matter: the world's ``shape_overlap`` (shape must
+#: stay learnable for the unbiased model yet be harder than the fur-tone
+#: colour cue), the number of epochs and the patch size (8 keeps an epoch at a
+#: few seconds on a CPU). ``benchmarks/calibrate_cats_dogs.py`` measures them.
+TOY_PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {
+        "model": {"arch": "convmixer", "dim": 32, "depth": 2, "kernel_size": 5, "patch_size": 4},
+        "train": {
+            "epochs": 3,
+            "batch_size": 32,
+            "lr": 1e-3,
+            "weight_decay": 5e-4,
+            "betas": [0.9, 0.999],
+            "seed": 0,
+            "augment": "flip",
+        },
+    },
+    "demo": {
+        "model": {"arch": "convmixer", "dim": 64, "depth": 4, "kernel_size": 5, "patch_size": 8},
+        "train": {
+            "epochs": 10,
+            "batch_size": 32,
+            "lr": 1e-3,
+            "weight_decay": 5e-4,
+            "betas": [0.9, 0.999],
+            "seed": 0,
+            "augment": "flip-crop",
+        },
+    },
+}
+
+#: How far a flip-task edit moves the fur towards the far end (a uniform draw).
+FLIP_STRENGTH = (0.2, 1.0)
+
+
+def toy_preset(preset: str | Mapping[str, Any] = "demo") -> dict[str, Any]:
+    """The full settings of a preset: ``{"world": ..., "model": ..., "train": ...}``.
+
+    Parameters
+    ----------
+    preset : str or mapping
+        ``"smoke"`` or ``"demo"`` (:data:`TOY_PRESETS` with the world's
+        :data:`~propgrad.worlds.cats_dogs.WORLD_PRESETS`), or a dict of that
+        layout.
+
+    Returns
+    -------
+    dict
+        A deep copy, safe to change.
+
+    Raises
+    ------
+    ValueError
+        For an unknown preset name.
+    """
+    if isinstance(preset, str):
+        if preset not in TOY_PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(TOY_PRESETS)}")
+        return {"world": world_preset(preset), **copy.deepcopy(TOY_PRESETS[preset])}
+    return copy.deepcopy({k: preset[k] for k in ("world", "model", "train")})
+
+
+def training_data(world: Mapping[str, Any], split: str) -> tuple[Any, dict[str, Any]]:
+    """A run's data: the training part of one split; the test parts of all three.
+
+    The loader of the chapter's :class:`~propgrad.runs.TrainSpec`s.
+
+    Parameters
+    ----------
+    world : mapping
+        World settings (a :data:`~propgrad.worlds.cats_dogs.WORLD_PRESETS` entry).
+    split : str
+        The training split.
+
+    Returns
+    -------
+    train, eval_sets
+        ``(images, labels)`` of the training part; split -> test part.
+    """
+    own = make_split_from_preset(dict(world), split)
+    tests = {s: make_split_from_preset(dict(world), s, test_only=True) for s in SPLITS}
+    return (own.x_train, own.y_train), {s: (d.x_test, d.y_test) for s, d in tests.items()}
+
+
+def toy_run(split: str, preset: str | Mapping[str, Any] = "demo", **options: Any) -> TrainSpec:
+    """The training run of the toy model of one split.
+
+    Parameters
+    ----------
+    split : {"unbiased", "dark-cats", "dark-dogs"}
+        The training split; the model is named after it.
+    preset : str or mapping, optional
+        See :func:`toy_preset`.
+    **options
+        Other :class:`~propgrad.runs.TrainSpec` fields (e.g. ``num_threads``).
+
+    Returns
+    -------
+    TrainSpec
+        ConvMixer inputs scaled to [-1, 1] at the world's image size; the data
+        are named by the world settings and the split (the run's cache key).
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+    config = toy_preset(preset)
+    model = dict(config["model"])
+    arch = model.pop("arch", "convmixer")
+    return TrainSpec(
+        name=f"toy ConvMixer ({split})",
+        arch=arch,
+        data={"loader": f"{__name__}:training_data", "world": config["world"], "split": split},
+        data_key={"world_name": WORLD.name, "world": config["world"], "split": split},
+        image_size=config["world"]["size"],
+        class_names=CLASSES,
+        model_kwargs=model,
+        normalisation="unit",
+        seed=config["train"]["seed"],
+        settings=config["train"],
+        tags={"split": split},
+        **options,
+    )
+
+
+def fur_edit_values(tone: float, strength: float, n_steps: int) -> np.ndarray:
+    """Fur tones of an edit that moves ``tone`` a fraction ``strength`` to the far end.
+
+    Dark fur (below 0.5) moves towards 1, light fur towards 0; the values are
+    in the order of the edit.
+    """
+    if not 0.0 < float(strength) <= 1.0:
+        raise ValueError(f"strength must lie in (0, 1], got {strength}")
+    far = 1.0 if tone < 0.5 else 0.0
+    return np.linspace(tone, tone + strength * (far - tone), n_steps)
+
+
+def _sweep_array(
+    params: CatDogParams, prop: str, values: np.ndarray, size: int, *, reverse: bool = False
+) -> np.ndarray:
+    """uint8 frames (N, size, size, 3) of an exact sweep over ``values`` (sorted here).
+
+    ``reverse`` puts the frames in decreasing order of the property; a sweep
+    whose ``values`` decrease comes out in their order too.
+    """
+    frames = WORLD.intervene(params, prop, np.sort(values), size=size).to_array()
+    return frames[::-1] if reverse or values[-1] < values[0] else frames
+
+
+class ToyCatsDogs:
+    """The toy world as the chapter's data source (see the module notes).
+
+    Parameters
+    ----------
+    preset : str or mapping, optional
+        See :func:`toy_preset`.
+    num_threads : int, optional
+        Torch CPU threads while training.
+    progress : bool, optional
+        Progress bars while training.
+    """
+
+    kind = "toy"
+
+    def __init__(
+        self,
+        preset: str | Mapping[str, Any] = "demo",
+        *,
+        num_threads: int | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.preset = toy_preset(preset)
+        self.preset_name = preset if isinstance(preset, str) else "custom"
+        self.num_threads = num_threads
+        self.progress = progress
+
+    @property
+    def size(self) -> int:
+        """Image size in pixels."""
+        return int(self.preset["world"]["size"])
+
+    @property
+    def description(self) -> str:
+        """What the data are, for captions."""
+        return f"toy world, preset {self.preset_name!r}"
+
+    @cached_property
+    def splits(self) -> dict[str, CatDogSplit]:
+        """The three rendered splits (training and test parts)."""
+        return {s: make_split_from_preset(self.preset["world"], s) for s in SPLITS}
+
+    def runs(self) -> list[TrainSpec]:
+        """The training runs of the three models."""
+        return [toy_run(s, self.preset, num_threads=self.num_threads) for s in SPLITS]
+
+    def models(self, *, cluster: Any = None) -> dict[str, Any]:
+        """Train the three models (or load them from the cache): split -> classifier."""
+        trained = train_runs(self.runs(), cluster=cluster, progress=False)
+        return {run.spec.tags["split"]: run.classifier() for run in trained}
+
+    def accuracy(self, models: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+        """Test accuracy in [0, 1] of every model on every split (Table 5's layout)."""
+        return {m: dict(models[m].training.accuracies) for m in SPLITS}
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Images per split, class and part (Table 4's layout)."""
+        return {
+            f"{split} / {name}": {
+                "Training": int((d.y_train == label).sum()),
+                "Test": int((d.y_test == label).sum()),
+            }
+            for split, d in self.splits.items()
+            for label, name in enumerate(CLASSES)
+        }
+
+    def examples(self, n_per_class: int = 4) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        """The first training images of each class per split, and their class names."""
+        picks = {
+            s: np.concatenate([np.flatnonzero(d.y_train == c)[:n_per_class] for c in (0, 1)])
+            for s, d in self.splits.items()
+        }
+        images = {s: self.splits[s].x_train[i] for s, i in picks.items()}
+        names = {s: [CLASSES[c] for c in self.splits[s].y_train[i]] for s, i in picks.items()}
+        return images, names
+
+    def group_params(self, n_images: int | None = None, *, last: bool = False) -> dict[str, list]:
+        """Test samples of each of the paper's fur groups (:data:`FUR_GROUPS`).
+
+        Each group comes from the test part of the biased split that holds it;
+        ``last`` takes the last ``n_images`` instead of the first (a disjoint
+        pool for small ``n_images``).
+        """
+        out = {}
+        for group, (split, animal, _) in FUR_GROUPS.items():
+            members = [p for p in self.splits[split].params_test if p.species == animal]
+            if n_images is not None:
+                members = members[-n_images:] if last else members[:n_images]
+            out[group] = members
+        return out
+
+    def group_sweeps(
+        self, n_images: int, n_steps: int = 21
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Exact fur and background sweeps of the first ``n_images`` of every group.
+
+        Dark animals are swept towards light fur and light animals towards dark
+        fur, over the whole range; the background always goes from dark to
+        bright.
+
+        Returns
+        -------
+        fur, background : dict
+            Group -> uint8 sweeps (M, N, size, size, 3).
+        """
+        full = np.linspace(0.0, 1.0, n_steps)
+        fur, background = {}, {}
+        for group, params in self.group_params(n_images).items():
+            light = FUR_GROUPS[group][2] == "light"
+            fur[group] = np.stack(
+                [_sweep_array(p, "fur_tone", full, self.size, reverse=light) for p in params]
+            )
+            background[group] = np.stack(
+                [_sweep_array(p, "background", full, self.size) for p in params]
+            )
+        return fur, background
+
+    def flip_pool(
+        self, n_per_class: int, n_steps: int = 21, *, seed: int = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Fur edits of random strength for the flip-prediction task.
+
+        Half of each class is dark and half light (the last samples of each
+        group, disjoint from :meth:`group_sweeps` for small ``n_images``);
+        every animal's fur moves a random fraction (uniform in
+        :data:`FLIP_STRENGTH`) of the way to the far end of its range, like a
+        real editor at fixed settings, which changes some animals a lot and
+        others little.
+
+        Returns
+        -------
+        sweeps : ndarray
+            uint8 (M, N, size, size, 3), M = 2 * (n_per_class // 2) * 2.
+        labels : ndarray
+            Class index of every sweep.
+        """
+        groups = self.group_params(n_per_class // 2, last=True)
+        params = [p for members in groups.values() for p in members]
+        strengths = np.random.default_rng(seed).uniform(*FLIP_STRENGTH, len(params))
+        sweeps = np.stack(
+            [
+                _sweep_array(p, "fur_tone", fur_edit_values(p.fur_tone, k, n_steps), self.size)
+                for p, k in zip(params, strengths)
+            ]
+        )
+        return sweeps, np.array([p.label for p in params])
+
+
+__all__ = [
+    "FLIP_STRENGTH",
+    "TOY_PRESETS",
+    "ToyCatsDogs",
+    "fur_edit_values",
+    "toy_preset",
+    "toy_run",
+    "training_data",
+]
+
+# the world's presets are the chapter's too; keep them in step
+assert set(TOY_PRESETS) == set(WORLD_PRESETS)
