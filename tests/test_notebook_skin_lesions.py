@@ -1,4 +1,4 @@
-"""The skin-lesion chapter: recipe pieces, the notebook at the smoke profile, the paper branch.
+"""The skin-lesion notebook: at the smoke profile, and the paper branch on an ISIC folder.
 
 The paper branch runs on a tiny ISIC folder in the real layout, written here
 from the toy world's renders (with true patch masks), and on tiny random-weight
@@ -16,8 +16,9 @@ from conftest import assert_claims, run_notebook
 from PIL import Image
 
 from propgrad.baselines import METHOD_LABELS
-from propgrad.experiments import skin_lesions as recipe
-from propgrad.paper.skin_lesions import MODELS
+from propgrad.chapters.skin_lesions.models import ARCHITECTURES, architecture_table
+from propgrad.chapters.skin_lesions.paper import MODELS, VARIANTS
+from propgrad.worlds.skin_lesions import SPLITS
 
 #: Tiny timm models of the four families for the paper branch.
 TINY = {
@@ -33,13 +34,13 @@ def _check_tables(record: dict) -> None:
     """Labels and ranges of the three reproduced tables."""
     assert list(record["table3"]) == list(MODELS)
     for row in record["table3"].values():
-        assert set(row) == set(recipe.VARIANTS)
+        assert set(row) == set(VARIANTS)
         assert all(math.isfinite(e) and e >= 0 for e in row.values())
-    assert set(record["table10"]) == set(recipe.SPLITS)
+    assert set(record["table10"]) == set(SPLITS)
     for rows in record["table10"].values():
         assert list(rows) == list(MODELS)
         for row in rows.values():
-            assert set(row) == set(recipe.SPLITS)
+            assert set(row) == set(SPLITS)
             assert all(0.0 <= a <= 100.0 for a in row.values())
     methods = set(METHOD_LABELS.values())
     for name in ("table2_isic", "table2_isic_std"):
@@ -49,87 +50,9 @@ def _check_tables(record: dict) -> None:
     for row in record["table2_isic_by_architecture"].values():
         assert set(row) == methods and all(0.0 <= a <= 100.0 for a in row.values())
     for label in MODELS:
-        assert set(record["flipped_fraction"][label]) == set(recipe.SPLITS)
+        assert set(record["flipped_fraction"][label]) == set(SPLITS)
         assert isinstance(record["bias_recovered"][label], bool)
         assert isinstance(record["gradcam_layers"][label], str)
-
-
-# ---------------------------------------------------------------------------
-# the recipe's pieces (fast, no training)
-
-
-def test_architecture_table_adds_the_vit_size_and_keeps_the_paper_order():
-    table = recipe.architecture_table(
-        {
-            "ViT-B/16": {"arch": "vit_tiny_patch16_224", "model_kwargs": {"depth": 2}},
-            "ResNet18": "resnet18",
-        },
-        48,
-    )
-    assert list(table) == ["ResNet18", "ViT-B/16"]
-    assert table["ResNet18"] == {"arch": "resnet18", "model_kwargs": {}}
-    assert table["ViT-B/16"]["model_kwargs"] == {"depth": 2, "img_size": 48}
-    with pytest.raises(ValueError, match="paper's"):
-        recipe.architecture_table({"ResNet-18": "resnet18"}, 48)
-    for profile in ("smoke", "demo", "paper"):
-        assert list(recipe.ARCHITECTURES[profile]) == list(MODELS)
-
-
-def test_intervention_design_takes_correct_melanomas_and_distinct_patches():
-    p = np.array([0.9, 0.2, 0.8, 0.7, 0.1, 0.95])
-    design = recipe.intervention_design(p, 3, 2, n_pool=5, seed=1)
-    assert len(design) == 3 and {i for i, _ in design} <= {0, 2, 3, 5}
-    assert all(len(set(ks)) == 2 and all(0 <= k < 5 for k in ks) for _, ks in design)
-    assert design == recipe.intervention_design(p, 3, 2, n_pool=5, seed=1)
-    with pytest.warns(UserWarning, match="only 4 test melanomas"):
-        short = recipe.intervention_design(p, 5, 1, n_pool=5)
-    assert {i for i, _ in short} == {0, 2, 3, 5, 1}  # then the most melanoma-like other
-    with pytest.raises(ValueError, match="fewer than n_images"):
-        recipe.intervention_design(p, 7, 1, n_pool=5)
-    with pytest.raises(ValueError, match="fewer than n_patches"):
-        recipe.intervention_design(p, 2, 6, n_pool=5)
-
-
-def test_local_curves_average_each_images_patches():
-    outputs = np.zeros((6, 4, 2))
-    outputs[:, :, 1] = np.arange(6)[:, None]
-    local = recipe.local_curves(outputs, 3)
-    np.testing.assert_allclose(local, [[1.0] * 4, [4.0] * 4])
-
-
-def test_toy_source_sweeps_blend_a_patch_into_a_test_melanoma():
-    data = recipe.ToyLesions("smoke")
-    assert data.n_test_melanomas() == 50 and data.n_patches() == 8
-    sweep = data.patch_sweep(3, 2, 4, seed=0)
-    frames = sweep.to_array()
-    assert frames.shape == (4, SIZE, SIZE, 3)
-    np.testing.assert_array_equal(frames[0], data.melanoma_images([3])[0])
-    assert sweep.metadata["image_index"] == 3 and sweep.metadata["patch_index"] == 2
-    assert recipe.lesion_data(data.description).description == data.description
-    images, titles = data.examples("biased", 2)
-    assert len(images) == 4 and titles[0] == "nevus + patch" and titles[-1] == "melanoma"
-
-
-def test_find_imagenet_weights_names_what_is_missing(tmp_path):
-    archs = recipe.architecture_table(recipe.ARCHITECTURES["paper"], 224)
-    with pytest.raises(FileNotFoundError, match="imagenet_weights"):
-        recipe.find_imagenet_weights(archs, None)
-    (tmp_path / "resnet18.safetensors").write_bytes(b"x")
-    (tmp_path / "convnext_small").mkdir()
-    (tmp_path / "convnext_small" / "model.safetensors").write_bytes(b"x")
-    with pytest.raises(FileNotFoundError, match=r"EfficientNet-B0 \(efficientnet_b0\)") as error:
-        recipe.find_imagenet_weights(archs, tmp_path)
-    assert "ResNet18" not in str(error.value) and "ConvNeXt-S" not in str(error.value)
-    found = recipe.find_imagenet_weights(
-        {k: archs[k] for k in ("ResNet18", "ConvNeXt-S")}, tmp_path
-    )
-    assert found["ConvNeXt-S"].endswith("convnext_small/model.safetensors")
-    by_label = recipe.find_imagenet_weights(
-        {"ResNet18": archs["ResNet18"]}, {"ResNet18": tmp_path / "resnet18.safetensors"}
-    )
-    assert by_label["ResNet18"].endswith("resnet18.safetensors")
-    with pytest.raises(FileNotFoundError, match="data_dir"):
-        recipe.IsicLesions(None)
 
 
 # ---------------------------------------------------------------------------
@@ -151,7 +74,7 @@ def test_smoke_profile_records_every_table(smoke):
     assert smoke["profile"] == "smoke"
     _check_tables(smoke)
     assert {m["timm"] for m in smoke["models"].values()} == {
-        spec["arch"] for spec in recipe.ARCHITECTURES["smoke"].values()
+        spec["arch"] for spec in ARCHITECTURES["smoke"].values()
     }
     assert "tokens" in smoke["gradcam_layers"]["ViT-B/16"]  # not the patch-embedding conv
     for rows in smoke["imagenet_accuracy"].values():
@@ -196,7 +119,7 @@ def _write_imagenet_weights(folder):
     import torch
 
     folder.mkdir()
-    for spec in recipe.architecture_table(TINY, SIZE).values():
+    for spec in architecture_table(TINY, SIZE).values():
         model = timm.create_model(spec["arch"], num_classes=1000, **spec["model_kwargs"])
         torch.save(model.state_dict(), folder / f"{spec['arch']}.pth")
     return folder

@@ -7,7 +7,7 @@ import math
 import pytest
 from conftest import assert_claims, run_notebook
 
-from propgrad.paper import celeba as paper
+from propgrad.chapters.training_dynamics import paper
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("notebooks")]
 
@@ -124,7 +124,7 @@ def test_paper_branch_runs_on_fixture_data(tmp_path):
     pytest.importorskip("diffusers")
     import warnings
 
-    from test_experiments_celeba import write_celeba_fixture
+    from test_chapter_training_dynamics_real import write_celeba_fixture
 
     from propgrad.interventions.tiny_models import tiny_instruct_pix2pix
 

@@ -184,34 +184,6 @@ def test_split_reproducible_and_test_part_independent_of_train_size():
         pw.sample_balanced(5, np.random.default_rng(0), {"young_age": -5.0, "makeup_rate": 0.0})
 
 
-def test_local_examples_follow_the_rule(split):
-    ex = pw.pick_local_examples(split)
-    params = split.params_test
-    hair, makeup = params[ex.hair], params[ex.makeup]
-    assert hair.young == 1 and makeup.young == 1
-    assert hair.greyness < 0.1 and makeup.greyness < 0.1
-    assert hair.glasses == 0.0 and makeup.glasses == 0.0
-    assert makeup.makeup > hair.makeup
-    candidates = [p for p in params if p.young == 1 and p.glasses == 0.0 and p.greyness < 0.1]
-    score = lambda p: p.makeup + p.wrinkles + p.hair_colour  # noqa: E731
-    assert makeup.makeup == max(p.makeup for p in candidates) > 0.0
-    assert score(hair) == min(score(p) for p in candidates if p is not makeup)
-    assert pw.pick_local_examples(split.params_test) == ex
-    train_ex = pw.pick_local_examples(split, "train")
-    assert all(split.params_train[i].young == 1 for i in train_ex)
-
-
-def test_local_examples_errors(split):
-    old = [p for p in split.params_test if p.young == 0]
-    with pytest.raises(ValueError, match="at least two young faces"):
-        pw.pick_local_examples(old)
-    plain = [replace(p, makeup=0.0) for p in split.params_test]
-    with pytest.raises(ValueError, match="wears makeup"):
-        pw.pick_local_examples(plain)
-    with pytest.raises(ValueError, match="part"):
-        pw.pick_local_examples(split, "val")
-
-
 def test_presets():
     assert set(pw.PORTRAITS_PRESETS) == {"smoke", "demo"}
     for preset in pw.PORTRAITS_PRESETS.values():

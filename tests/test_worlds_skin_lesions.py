@@ -204,30 +204,6 @@ def test_intervention_errors(samples, pool):
         sl.intervene(p, pool[0], 5, size=10)
 
 
-def test_patch_sweeps_design(samples, pool):
-    melanomas = [p for p in samples if p.label == 1]
-    design = sl.patch_sweeps(melanomas, pool, n_patches=4, n_steps=3, size=32, seed=1)
-    assert len(design) == 3 and all(len(row) == 4 for row in design)
-    for i, row in enumerate(design):
-        ids = [sweep.metadata["patch_id"] for sweep in row]
-        assert len(set(ids)) == 4  # distinct patches per image
-        assert {s.metadata["image_index"] for s in row} == {i}
-        assert [s.metadata["patch_index"] for s in row] == [0, 1, 2, 3]
-        for sweep in row:
-            np.testing.assert_array_equal(sweep.to_array()[0], sl.render(melanomas[i], 32))
-            assert sweep.metadata["patch_id"].startswith("intervention-")
-    again = sl.patch_sweeps(melanomas, pool, n_patches=4, n_steps=3, size=32, seed=1)
-    np.testing.assert_array_equal(design[2][1].to_array(), again[2][1].to_array())
-    with pytest.raises(ValueError, match="intervenes on melanomas"):
-        sl.patch_sweeps(samples, pool, 2, 3)
-    with pytest.raises(ValueError, match="distinct"):
-        sl.patch_sweeps(melanomas, pool[:2], 5, 3)
-    with pytest.raises(ValueError, match="n_patches must be a positive integer"):
-        sl.patch_sweeps(melanomas, pool, 0, 3)
-    with pytest.raises(ValueError, match="n_steps"):
-        sl.patch_sweeps(melanomas, pool, 2, 1)
-
-
 def test_biased_split_patch_rate_and_balance(biased):
     assert biased.x_train.shape == (60, 32, 32, 3) and biased.x_train.dtype == np.uint8
     assert biased.x_test.shape == (40, 32, 32, 3)
@@ -296,27 +272,23 @@ def test_split_errors():
 
 
 def test_presets():
-    assert set(sl.SKIN_LESION_PRESETS) == {"smoke", "demo"}
-    for preset in sl.SKIN_LESION_PRESETS.values():
-        assert set(preset) == {"world", "interventions"}
-        world = preset["world"]
+    assert set(sl.WORLD_PRESETS) == {"smoke", "demo"}
+    for world in sl.WORLD_PRESETS.values():
         assert {"size", "n_train_per_class", "n_test_per_class", "seed", "overlap"} <= set(world)
-        assert "model" not in preset and "train" not in preset
-    assert sl.SKIN_LESION_PRESETS["smoke"]["world"]["size"] == 32
-    assert sl.SKIN_LESION_PRESETS["demo"]["interventions"]["n_patches"] == 5
-    assert sl.SKIN_LESION_PRESETS["demo"]["interventions"]["n_images"] == 10
-    cfg = sl.skin_lesion_preset("smoke")
-    cfg["world"]["size"] = 1
-    assert sl.SKIN_LESION_PRESETS["smoke"]["world"]["size"] == 32  # a deep copy
+        assert set(world) - {"size", "n_train_per_class", "n_test_per_class", "seed"} <= set(
+            sl.WORLD_DEFAULTS
+        )
+    assert sl.WORLD_PRESETS["smoke"]["size"] == 32 and sl.WORLD_PRESETS["demo"]["size"] == 40
+    cfg = sl.world_preset("smoke")
+    cfg["size"] = 1
+    assert sl.WORLD_PRESETS["smoke"]["size"] == 32  # a deep copy
     with pytest.raises(ValueError, match="unknown preset"):
-        sl.skin_lesion_preset("huge")
-    tiny = sl.skin_lesion_preset("smoke")
-    tiny["world"].update(n_train_per_class=3, n_test_per_class=2, size=16)
+        sl.world_preset("huge")
+    tiny = sl.world_preset("smoke")
+    tiny.update(n_train_per_class=3, n_test_per_class=2, size=16)
     split = sl.make_split_from_preset(tiny, "biased", test_only=True)
     assert split.x_train.shape[0] == 0 and split.x_test.shape == (4, 16, 16, 3)
-    pool = sl.intervention_pool_from_preset("smoke")
-    assert len(pool) == sl.SKIN_LESION_PRESETS["smoke"]["interventions"]["pool_size"]
-    assert all(p.patch_id.startswith("intervention-") for p in pool)
+    assert sl.WORLD.presets == ("smoke", "demo")
 
 
 def test_patch_scale_makes_the_same_dots_larger():
@@ -336,13 +308,7 @@ def test_patch_scale_makes_the_same_dots_larger():
             for patch in p.patches:
                 overlap = sl.lesion_mask(p, 32) * sl.patch_layer(patch, 32)[1]
                 assert overlap.max() == 0.0
-    preset = sl.skin_lesion_preset("smoke")
-    preset["world"]["patch_scale"] = 1.0
-    plain = sl.intervention_pool_from_preset(preset)
-    preset["world"]["patch_scale"] = 1.5
-    scaled = sl.intervention_pool_from_preset(preset)
-    assert scaled[0].rx == pytest.approx(1.5 * plain[0].rx)
-    assert all(p["world"]["patch_scale"] == 2.0 for p in sl.SKIN_LESION_PRESETS.values())
+    assert all(p["patch_scale"] == 2.0 for p in sl.WORLD_PRESETS.values())
 
 
 def test_place_or_shrink_shrinks_only_when_needed(samples, pool):

@@ -15,7 +15,7 @@ the others (``create_classifier(arch, pretrained=<file>)``,
     ``pretrained_cfg_overlay=dict(file=...)`` with the head replaced.
 
 Registration happens once per process, at import; modules that name these
-architectures (:mod:`propgrad.dynamics`) import this one, so worker processes
+architectures (e.g. :func:`propgrad.runs.build_classifier`) import this one, so worker processes
 that unpickle their tasks register them too.
 """
 

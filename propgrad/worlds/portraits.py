@@ -64,8 +64,8 @@ training-dynamics chapter) use :data:`DYNAMICS_WORLD` instead: earlier, more
 uniform greying, stronger makeup and roughly aligned faces (about -0.5 for
 greyness, +0.6 for makeup).
 
-Hence the two local examples of the paper's Fig. 23, picked by
-:func:`pick_local_examples`: for a plain young face (no makeup, no wrinkles)
+Hence the two local examples of the paper's Fig. 23 (the training-dynamics
+chapter picks them by a rule): for a plain young face (no makeup, no wrinkles)
 the hair is the main evidence of age, so a classifier trained on this world
 should drop its "young" output when the hair turns grey; for a heavily
 made-up young face the makeup keeps the output high, so the same
@@ -87,7 +87,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -923,7 +923,7 @@ def intervene(
 
 
 # ----------------------------------------------------------------------------
-# balanced splits and local examples
+# balanced splits
 # ----------------------------------------------------------------------------
 
 
@@ -1111,101 +1111,6 @@ def make_split_from_preset(
         world=world,
         progress=progress,
     )
-
-
-class LocalExamples(NamedTuple):
-    """Indices of the two local examples (into a split part's faces)."""
-
-    hair: int
-    """The plain young face whose prediction should move with the hair."""
-    makeup: int
-    """The heavily made-up young face (the confounded example)."""
-
-
-def pick_local_examples(
-    split: PortraitSplit | Sequence[PortraitParams],
-    part: str = "test",
-    *,
-    max_greyness: float = 0.1,
-) -> LocalExamples:
-    """Pick the two local examples of the paper's Fig. 23 by a fixed rule.
-
-    The rule: among the **young** faces of ``part`` without glasses and with
-    natural greyness below ``max_greyness`` (room for the sweep to grey them),
-
-    * ``makeup`` is the face with the largest ``makeup`` (the confounded
-      example: makeup is strong evidence for "young" whatever the hair);
-    * ``hair`` is, among the other candidates, the face with the smallest
-      ``makeup + wrinkles + hair_colour``: no makeup, smooth skin and dark
-      natural hair, so little but the hair speaks about age and the grey
-      contrasts clearly.
-
-    Ties go to the lowest index.
-
-    Parameters
-    ----------
-    split : PortraitSplit or sequence of PortraitParams
-        The split (or a list of faces, in which case ``part`` is ignored).
-    part : {"test", "train"}, optional
-        Which part of the split to pick from (default: test).
-    max_greyness : float, optional
-        Upper bound (exclusive) of a candidate's natural greyness.
-
-    Returns
-    -------
-    LocalExamples
-        ``(hair, makeup)`` indices into ``split.params_test`` (or the part or
-        list given).
-
-    Raises
-    ------
-    ValueError
-        If fewer than two faces qualify, or none of them wears makeup.
-    """
-    params = split._params(part) if isinstance(split, PortraitSplit) else list(split)
-    max_greyness = _validate_unit("max_greyness", max_greyness)
-    candidates = [
-        i
-        for i, p in enumerate(params)
-        if p.young == 1 and p.glasses == 0.0 and p.greyness < max_greyness
-    ]
-    if len(candidates) < 2:
-        raise ValueError(
-            f"need at least two young faces without glasses and greyness < {max_greyness:g}, "
-            f"found {len(candidates)} among {len(params)}"
-        )
-    makeup = candidates[int(np.argmax([params[i].makeup for i in candidates]))]
-    if params[makeup].makeup <= 0.0:
-        raise ValueError("no young candidate wears makeup; cannot pick a confounded example")
-    others = [i for i in candidates if i != makeup]
-    scores = [params[i].makeup + params[i].wrinkles + params[i].hair_colour for i in others]
-    hair = others[int(np.argmin(scores))]
-    return LocalExamples(hair=hair, makeup=makeup)
-
-
-def young_data(
-    preset: str | dict[str, Any] = "demo",
-) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """Training data and test set of a preset, as :func:`propgrad.train.fit` takes them.
-
-    The data loader of the training-dynamics runs
-    (``RunSpec(data={"loader": "propgrad.worlds.portraits:young_data",
-    "preset": ...})``, see :func:`propgrad.dynamics.load_data`).
-
-    Parameters
-    ----------
-    preset : str or dict, optional
-        As for :func:`make_split_from_preset`.
-
-    Returns
-    -------
-    train : (ndarray, ndarray)
-        uint8 images (N, H, W, 3) and labels (1 = young).
-    eval_sets : dict
-        ``{"test": (images, labels)}``.
-    """
-    split = make_split_from_preset(preset)
-    return (split.x_train, split.y_train), {"test": (split.x_test, split.y_test)}
 
 
 # ----------------------------------------------------------------------------

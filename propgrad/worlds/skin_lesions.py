@@ -36,8 +36,9 @@ image without them with the patch layers alpha-blended in at ``alpha = 1``
 (:func:`render` composites them with exactly the formula of
 :func:`propgrad.interventions.designed.alpha_blend_sweep`). :func:`intervene`
 is the paper's synthetic intervention: it blends one segmented patch into an
-image with alpha growing from 0 to 1, and :func:`patch_sweeps` builds the
-paper's design (a few melanomas, several patches each).
+image with alpha growing from 0 to 1. Which melanomas get which patches (the
+paper's design) is the skin-lesion chapter's business
+(:mod:`propgrad.chapters.skin_lesions`); the world knows nothing of models.
 
 Under the :class:`~propgrad.worlds.base.World` protocol (:data:`WORLD`, a
 :class:`SkinLesionWorld`) the patch is a continuous property, its opacity: a
@@ -1122,79 +1123,6 @@ def _patch_sweep(scene: PatchedLesion, grid: np.ndarray, size: int, name: str) -
     return Sweep(frames, grid, PATCH_GRID_NAME, metadata)
 
 
-def patch_sweeps(
-    params: Sequence[LesionParams],
-    pool: Sequence[Patch],
-    n_patches: int = 5,
-    n_steps: int = 11,
-    *,
-    size: int = 64,
-    seed: int = 0,
-) -> list[list[Sweep]]:
-    """Build the paper's design: several patch interventions per melanoma image.
-
-    For image ``i``, ``n_patches`` distinct patches are drawn from ``pool``
-    (seeded by ``seed`` and ``i``), each placed beside that image's lesion and
-    blended in with :func:`intervene`. The paper uses ten correctly classified
-    melanomas and five patches each.
-
-    Parameters
-    ----------
-    params : sequence of LesionParams
-        The melanoma images (label 1).
-    pool : sequence of Patch
-        Patches kept apart from training and test data, normally
-        ``patch_pool(n, seed, pool="intervention")``.
-    n_patches : int, optional
-        Patches per image (paper: 5); at most ``len(pool)``.
-    n_steps : int, optional
-        Frames per sweep, at least 2.
-    size : int, optional
-        Image size in pixels.
-    seed : int, optional
-        Seed of the patch choice and placement.
-
-    Returns
-    -------
-    list of list of Sweep
-        ``result[i][j]`` is the sweep of image ``i`` with its ``j``-th patch;
-        each sweep's metadata adds ``image_index`` and ``patch_index``.
-
-    Raises
-    ------
-    ValueError
-        If an image is not a melanoma, the pool is too small, or ``n_patches``
-        or ``n_steps`` is out of range.
-    """
-    n_steps = _validate_n_steps(n_steps)
-    if isinstance(n_patches, bool) or int(n_patches) != n_patches or n_patches < 1:
-        raise ValueError(f"n_patches must be a positive integer, got {n_patches}")
-    if len(pool) < n_patches:
-        raise ValueError(
-            f"the patch pool has {len(pool)} patch(es) but n_patches={n_patches} distinct "
-            "ones are needed per image; draw a larger pool with patch_pool()"
-        )
-    for i, p in enumerate(params):
-        if p.label != 1:
-            raise ValueError(
-                f"patch_sweeps intervenes on melanomas (label 1); image {i} is a "
-                f"{p.diagnosis}. Use intervene() for single sweeps on other images"
-            )
-    out = []
-    for i, p in enumerate(params):
-        rng = np.random.default_rng([int(seed), i])
-        chosen = rng.choice(len(pool), size=int(n_patches), replace=False)
-        row = []
-        for j, k in enumerate(chosen):
-            sweep = intervene(
-                p, pool[int(k)], n_steps, size=size, seed=int(rng.integers(2**31 - 1)), place=True
-            )
-            sweep.metadata.update({"image_index": i, "patch_index": j})
-            row.append(sweep)
-        out.append(row)
-    return out
-
-
 def intervene_property(
     params: LesionParams,
     property: str,  # noqa: A002 - the natural name for the intervened property
@@ -1407,86 +1335,65 @@ def make_split(
 # presets
 # ----------------------------------------------------------------------------
 
-#: World and intervention settings of the skin-lesion experiment by size
-#: (model and training settings belong to the chapter). "smoke" only checks
-#: that everything runs; "demo" is large enough for small CNNs and ViTs on a
-#: CPU (40 px; the ABCD cues overlap enough that the dots pay as a shortcut,
-#: and the dots are drawn at twice their default size, as the stickers in the
-#: archive are large and distinct).
-#: ``interventions`` follows the paper's design: ``n_images`` correctly
-#: classified melanomas, ``n_patches`` patches each from a pool of
-#: ``pool_size`` intervention patches, ``n_steps`` alpha steps.
-SKIN_LESION_PRESETS: dict[str, dict[str, Any]] = {
+#: World settings by size: image size, images per class and part, seed, and the
+#: settings of :data:`WORLD_DEFAULTS`. "smoke" only checks that everything
+#: runs; "demo" is large enough for small CNNs and ViTs on a CPU (40 px; the
+#: ABCD cues overlap enough that the dots pay as a shortcut, and the dots are
+#: drawn at twice their default size, as the stickers in the archive are large
+#: and distinct).
+WORLD_PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {
-        "world": {
-            "size": 32,
-            "n_train_per_class": 150,
-            "n_test_per_class": 50,
-            "seed": 0,
-            "overlap": 0.4,
-            "hair_rate": 0.3,
-            "pixel_noise": 0.02,
-            "patch_rate": 0.5,
-            "max_patches": 3,
-            "patch_pool_size": 32,
-            "patch_scale": 2.0,
-        },
-        "interventions": {"pool_size": 8, "n_images": 3, "n_patches": 2, "n_steps": 5, "seed": 0},
+        "size": 32,
+        "n_train_per_class": 150,
+        "n_test_per_class": 50,
+        "seed": 0,
+        "overlap": 0.4,
+        "hair_rate": 0.3,
+        "pixel_noise": 0.02,
+        "patch_rate": 0.5,
+        "max_patches": 3,
+        "patch_pool_size": 32,
+        "patch_scale": 2.0,
     },
     "demo": {
-        "world": {
-            "size": 40,
-            "n_train_per_class": 500,
-            "n_test_per_class": 200,
-            "seed": 0,
-            "overlap": 0.4,
-            "hair_rate": 0.3,
-            "pixel_noise": 0.02,
-            "patch_rate": 0.5,
-            "max_patches": 3,
-            "patch_pool_size": 128,
-            "patch_scale": 2.0,
-        },
-        "interventions": {
-            "pool_size": 50,
-            "n_images": 10,
-            "n_patches": 5,
-            "n_steps": 21,
-            "seed": 0,
-        },
+        "size": 40,
+        "n_train_per_class": 500,
+        "n_test_per_class": 200,
+        "seed": 0,
+        "overlap": 0.4,
+        "hair_rate": 0.3,
+        "pixel_noise": 0.02,
+        "patch_rate": 0.5,
+        "max_patches": 3,
+        "patch_pool_size": 128,
+        "patch_scale": 2.0,
     },
 }
 
 _SPLIT_KEYS = ("size", "n_train_per_class", "n_test_per_class", "seed")
 
 
-def skin_lesion_preset(preset: str | dict[str, Any] = "demo") -> dict[str, Any]:
-    """Return a deep copy of a preset (safe to modify).
+def world_preset(preset: str | dict[str, Any] = "demo") -> dict[str, Any]:
+    """Return a copy of the world settings of a preset (safe to modify).
 
     Parameters
     ----------
     preset : str or dict, optional
-        A key of :data:`SKIN_LESION_PRESETS` or a dict of the same layout
-        (extra top-level keys, e.g. ``model`` or ``train``, are kept).
+        A key of :data:`WORLD_PRESETS` or a dict of the same layout.
 
     Returns
     -------
     dict
-        The preset with ``world`` and ``interventions``.
 
     Raises
     ------
     ValueError
-        For an unknown preset name or a dict without ``world``.
+        For an unknown preset name.
     """
     if isinstance(preset, str):
-        if preset not in SKIN_LESION_PRESETS:
-            raise ValueError(
-                f"unknown preset {preset!r}; choose one of {sorted(SKIN_LESION_PRESETS)}"
-            )
-        preset = SKIN_LESION_PRESETS[preset]
-    if "world" not in preset:
-        raise ValueError("a skin-lesion preset needs a 'world' entry (see SKIN_LESION_PRESETS)")
+        if preset not in WORLD_PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(WORLD_PRESETS)}")
+        preset = WORLD_PRESETS[preset]
     return copy.deepcopy(dict(preset))
 
 
@@ -1497,12 +1404,12 @@ def make_split_from_preset(
     test_only: bool = False,
     progress: bool = False,
 ) -> SkinLesionSplit:
-    """Render one split with a preset's world settings.
+    """Render one split with the world settings of a preset.
 
     Parameters
     ----------
     preset : str or dict
-        A key of :data:`SKIN_LESION_PRESETS` or a dict of the same layout.
+        A key of :data:`WORLD_PRESETS` or a dict of the same layout.
     split : {"unbiased", "biased"}
         The split.
     test_only : bool, optional
@@ -1516,7 +1423,7 @@ def make_split_from_preset(
     SkinLesionSplit
         The rendered split.
     """
-    world = skin_lesion_preset(preset)["world"]
+    world = world_preset(preset)
     return make_split(
         split,
         0 if test_only else world["n_train_per_class"],
@@ -1526,27 +1433,6 @@ def make_split_from_preset(
         world={k: v for k, v in world.items() if k not in _SPLIT_KEYS},
         progress=progress,
     )
-
-
-def intervention_pool_from_preset(preset: str | dict[str, Any] = "demo") -> list[Patch]:
-    """Draw the preset's intervention patch pool (kept apart from all data).
-
-    Parameters
-    ----------
-    preset : str or dict, optional
-        A key of :data:`SKIN_LESION_PRESETS` or a dict of the same layout.
-
-    Returns
-    -------
-    list of Patch
-        ``interventions.pool_size`` unplaced patches of the ``"intervention"``
-        pool, seeded with ``interventions.seed``, sized by the world's
-        ``patch_scale``.
-    """
-    cfg = skin_lesion_preset(preset)
-    inter = cfg.get("interventions", SKIN_LESION_PRESETS["demo"]["interventions"])
-    scale = float(cfg["world"].get("patch_scale", WORLD_DEFAULTS["patch_scale"]))
-    return patch_pool(int(inter["pool_size"]), int(inter["seed"]), pool="intervention", scale=scale)
 
 
 # ----------------------------------------------------------------------------
@@ -1584,7 +1470,7 @@ class SkinLesionWorld(World):
       from its class, before the patch is placed). The lesions are drawn
       with :data:`WORLD_DEFAULTS`.
     * :meth:`split` builds ``"unbiased"`` or ``"biased"`` from a key of
-      :data:`SKIN_LESION_PRESETS` (or such a dict) with
+      :data:`WORLD_PRESETS` (or such a dict) with
       :func:`make_split_from_preset`.
     """
 
@@ -1593,7 +1479,7 @@ class SkinLesionWorld(World):
     properties = unit_properties({**ABCD_PROPERTIES, "patch": PATCH_GRID_NAME})
     params_type = LesionParams
     splits = SPLITS
-    presets = tuple(SKIN_LESION_PRESETS)
+    presets = tuple(WORLD_PRESETS)
     _render_batch = staticmethod(render_batch)
     with_patch = staticmethod(with_patch)
 
@@ -1638,10 +1524,10 @@ class SkinLesionWorld(World):
         return _patch_sweep(record, grid, _validate_size(size), "patch")
 
     def _make_split(self, name: str, preset: Any, seed: int | None, **options: bool) -> Split:
-        config = skin_lesion_preset(preset)
+        world = world_preset(preset)
         if seed is not None:
-            config["world"]["seed"] = int(seed)
-        return make_split_from_preset(config, name, **options)
+            world["seed"] = int(seed)
+        return make_split_from_preset(world, name, **options)
 
 
 #: The dermoscopy world (the entry ``"skin_lesions"`` of :data:`propgrad.worlds.WORLDS`).

@@ -7,8 +7,8 @@ the training variants ``unbiased``, ``biased`` and ``imagenet``.
 
 from __future__ import annotations
 
+from propgrad.chapters.skin_lesions.paper import TABLE3
 from propgrad.claims import Claim
-from propgrad.paper.skin_lesions import TABLE3
 
 # the paper's Table 10 (no computation of ours): lowest and highest accuracy (%)
 PAPER_ACCURACY = (82.84, 92.18)

@@ -57,8 +57,8 @@ _VALUES = frozenset(("1", "-1"))
 def _layout_help(root: Path) -> str:
     return (
         f"expected the official CelebA layout: {root}/{IMAGE_FOLDER}/000001.jpg, ..., "
-        f"{root}/{ATTRIBUTE_FILE} and {root}/{PARTITION_FILE} (see propgrad.datasets.celeba "
-        "for where to get them)"
+        f"{root}/{ATTRIBUTE_FILE} and {root}/{PARTITION_FILE} (see "
+        "propgrad.chapters.training_dynamics.celeba for where to get them)"
     )
 
 

@@ -4,36 +4,32 @@ The paper's training analysis (Sec. 4.3, appendix D) trains several
 architectures, each from random initialisation and from pre-trained weights,
 keeps the weights after every epoch, and asks at every epoch how strongly one
 intervention (grey hair) moves one output ("young") of one input.
-This module does the three steps for any such study:
+This module does the three steps for either data source of the chapter:
 
-1. **train** the runs: :class:`RunSpec` describes one run (a label such as
-   ``"ResNet18"``, the initialisation, a timm architecture, its weights file,
-   the data, the training settings); :func:`train_run` trains it with
-   :func:`propgrad.train.fit` and keeps the checkpoint before training and
-   after every epoch (cached by configuration, resumed after a kill);
+1. **train** the runs: :func:`run_specs` describes every model with both
+   initialisations as :class:`propgrad.runs.TrainSpec` (tagged ``{"model":
+   label, "init": "pretrained" | "random"}``, normalised by the
+   initialisation, every epoch's checkpoint kept), which
+   :func:`propgrad.runs.train_runs` trains (cached by configuration, resumed
+   after a kill);
 2. **predict** along the sweeps at every checkpoint: :func:`checkpoint_outputs`
    loads each kept checkpoint into one model and runs
    :func:`propgrad.prediction.predict_sweeps` (batched over the frames of all
    sweeps, cached per checkpoint);
 3. **score**: :func:`score_runs` computes, for every run, sweep and
-   checkpoint, E[|∇X|] of the scored output, the shuffle test (one vectorised
-   call for all curves), the number of prediction flips (arg-max changes) and
-   Pearson's :math:`\rho` with the step; :meth:`Dynamics.summary` aggregates
-   per run as the paper's Table 12 does.
+   checkpoint, the expected property gradient of the scored output (column
+   ``E``), the shuffle test (one vectorised call for all curves), the number of
+   prediction flips (arg-max changes) and Pearson's :math:`\rho` with the
+   step; :meth:`Dynamics.summary` aggregates per run as the paper's Table 12
+   does. :func:`score_checkpoints` does steps 2 and 3 for a list of runs.
 
-Steps 1 and 2 are module-level functions of one picklable argument, so a
-chapter hands them to :func:`propgrad.tasks.run_tasks` and they run in this
-process, a process pool or on a Dask cluster; both are idempotent.
-
-Data are named, not shipped: ``RunSpec.data`` is ``{"loader":
-"package.module:function", **arguments}``; the loader returns ``(train,
-eval_sets)`` in the forms :func:`propgrad.train.fit` accepts and is called
-once per process and argument set (see :func:`load_data`).
+Step 2 is a module-level function of one picklable argument, so it runs as a
+task of :func:`propgrad.tasks.run_tasks`: in this process, a process pool or on
+a Dask cluster; it is idempotent.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,15 +37,15 @@ from typing import Any
 
 import numpy as np
 
-import propgrad.models.timm_extra  # noqa: F401 - registers propgrad's timm architectures
-from propgrad.cache import config_key
+import propgrad.models.timm_extra  # noqa: F401 - registers the stand-ins' timm architectures
+from propgrad.runs import TrainSpec
 
 #: The two initialisations of the paper's training analysis.
 INITS = ("pretrained", "random")
 
 #: Normalisation by initialisation (appendix D): ImageNet statistics for
 #: pre-trained models, [-1, 1] for randomly initialised ones.
-DEFAULT_NORMALISATION = {"pretrained": "imagenet", "random": "unit"}
+NORMALISATION = {"pretrained": "imagenet", "random": "unit"}
 
 #: Columns of :attr:`Dynamics.table` besides the labels.
 SCORE_COLUMNS = ("E", "p_value", "significant", "flips", "rho", "start_class", "start")
@@ -62,147 +58,19 @@ SUMMARY_COLUMNS = ("E", "flips", "significant", "rho", "rho_undefined", "checkpo
 # runs
 
 
-@dataclass(frozen=True)
-class RunSpec:
-    """One training run of a training-dynamics study.
-
-    Parameters
-    ----------
-    model : str
-        The label the run is reported under (the paper's row label, e.g.
-        ``"ResNet18"``, also where a smaller member of the family stands in).
-    init : {"pretrained", "random"}
-        Initialisation; ``"pretrained"`` needs ``weights``.
-    arch : str
-        Architecture for :func:`propgrad.models.create_classifier` (a timm
-        name or one of :data:`propgrad.models.timm_extra.REGISTERED`).
-    image_size : int
-        Input size.
-    data : mapping
-        ``{"loader": "module:function", **arguments}``; see :func:`load_data`.
-    settings : mapping, optional
-        Fields of :class:`propgrad.train.TrainSettings` (the paper's defaults
-        otherwise).
-    weights : str, optional
-        File with pre-trained weights (``create_classifier(pretrained=...)``).
-    model_kwargs : mapping, optional
-        Architecture arguments.
-    normalisation : str, optional
-        Input normalisation; by default :data:`DEFAULT_NORMALISATION` of the
-        initialisation.
-    num_classes : int, optional
-        Output classes.
-    class_names : tuple of str, optional
-        Names of the outputs.
-    seed : int, optional
-        Seed of the initial weights (and of the random head of pre-trained
-        models).
-    num_threads : int, optional
-        Torch CPU threads while training (not part of the run's identity).
-
-    Raises
-    ------
-    ValueError
-        For an unknown initialisation, a pre-trained run without weights (or
-        a random one with weights), or data without a loader.
-    """
-
-    model: str
-    init: str
-    arch: str
-    image_size: int
-    data: Mapping[str, Any]
-    settings: Mapping[str, Any] = field(default_factory=dict)
-    weights: str | None = None
-    model_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    normalisation: str | None = None
-    num_classes: int = 2
-    class_names: tuple[str, ...] | None = None
-    seed: int = 0
-    num_threads: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got {self.init!r}")
-        if self.init == "pretrained" and not self.weights:
-            raise ValueError(f"{self.model}: a pre-trained run needs a weights file")
-        if self.init == "random" and self.weights:
-            raise ValueError(f"{self.model}: a randomly initialised run takes no weights file")
-        if not isinstance(self.data, Mapping) or ":" not in str(self.data.get("loader", "")):
-            raise ValueError(
-                f"{self.model}: data must be a mapping with a 'loader' ('module:function'), "
-                f"got {self.data!r}"
-            )
-        if self.weights is not None:
-            object.__setattr__(self, "weights", str(self.weights))
-        if self.class_names is not None:
-            object.__setattr__(self, "class_names", tuple(self.class_names))
-
-    @property
-    def label(self) -> tuple[str, str]:
-        """``(model, init)``."""
-        return self.model, self.init
-
-    def describe(self) -> dict[str, Any]:
-        """A JSON description: architecture, arguments, initialisation, weights file."""
-        return {
-            "arch": self.arch,
-            "model_kwargs": dict(self.model_kwargs),
-            "init": self.init,
-            "weights": self.weights,
-            "image_size": int(self.image_size),
-            "normalisation": self.normalisation or DEFAULT_NORMALISATION[self.init],
-        }
-
-
-@dataclass
-class TrainedRun:
-    """What :func:`train_run` returns (picklable).
-
-    Attributes
-    ----------
-    spec : RunSpec
-        The run.
-    key : str
-        The training cache key.
-    folder : Path
-        Its cache folder (holding the kept checkpoints).
-    checkpoints : dict
-        Epoch -> checkpoint file (0 = before training).
-    accuracies : dict
-        Evaluation set -> accuracy in [0, 1] of the final weights.
-    history : list of dict
-        Per-epoch loss, training accuracy and seconds.
-    from_cache : bool
-        Whether the run was finished before this call.
-    """
-
-    spec: RunSpec
-    key: str
-    folder: Path
-    checkpoints: dict[int, Path]
-    accuracies: dict[str, float]
-    history: list[dict[str, float]]
-    from_cache: bool
-
-    @property
-    def epochs(self) -> list[int]:
-        """The epochs with a kept checkpoint, in order."""
-        return sorted(self.checkpoints)
-
-
 def run_specs(
     models: Mapping[str, Mapping[str, Any]],
     data: Mapping[str, Any],
     *,
     weights: Mapping[str, str | Path],
     image_size: int,
+    data_key: Any = None,
     settings: Mapping[str, Any] | None = None,
     inits: Sequence[str] = INITS,
     class_names: Sequence[str] | None = None,
     seed: int = 0,
     num_threads: int | None = None,
-) -> list[RunSpec]:
+) -> list[TrainSpec]:
     """The runs of a study: every model with every initialisation.
 
     Parameters
@@ -210,170 +78,113 @@ def run_specs(
     models : mapping
         Label -> ``{"arch": ..., "model_kwargs": {...}}``.
     data : mapping
-        The runs' data (see :func:`load_data`).
+        The runs' data loader and its arguments (see
+        :func:`propgrad.runs.load_data`).
     weights : mapping
         Label -> pre-trained weights file (needed for the pre-trained runs).
     image_size : int
         Input size.
+    data_key : object, optional
+        Identity of the data in the cache key (default: ``data``); see
+        :class:`propgrad.runs.TrainSpec`.
     settings : mapping, optional
         Fields of :class:`propgrad.train.TrainSettings`, the same for every run.
     inits : sequence of str, optional
         Initialisations (default both of :data:`INITS`).
     class_names : sequence of str, optional
         Output names.
-    seed, num_threads
-        As for :class:`RunSpec`.
+    seed : int, optional
+        Seed of the initial weights (and of the random head of pre-trained
+        models).
+    num_threads : int, optional
+        Torch CPU threads while training (not part of a run's identity).
 
     Returns
     -------
-    list of RunSpec
-        Model by model, in the order of ``inits``.
+    list of TrainSpec
+        Model by model, in the order of ``inits``; named ``"<label> (<init>)"``,
+        tagged ``{"model": label, "init": init}``, normalised as
+        :data:`NORMALISATION` says, keeping every epoch's checkpoint.
 
     Raises
     ------
     ValueError
-        If a pre-trained run has no weights file.
+        For an unknown initialisation or a pre-trained run without weights.
     """
     specs = []
     for label, model in models.items():
         for init in inits:
+            if init not in INITS:
+                raise ValueError(f"init must be one of {INITS}, got {init!r}")
             if init == "pretrained" and not weights.get(label):
                 raise ValueError(f"{label}: no pre-trained weights file given")
             specs.append(
-                RunSpec(
-                    model=str(label),
-                    init=init,
+                TrainSpec(
+                    name=f"{label} ({init})",
                     arch=str(model["arch"]),
-                    image_size=int(image_size),
                     data=dict(data),
-                    settings=dict(settings or {}),
-                    weights=str(weights[label]) if init == "pretrained" else None,
-                    model_kwargs=dict(model.get("model_kwargs") or {}),
+                    data_key=data_key,
+                    image_size=int(image_size),
                     class_names=None if class_names is None else tuple(class_names),
+                    model_kwargs=dict(model.get("model_kwargs") or {}),
+                    weights=str(weights[label]) if init == "pretrained" else None,
+                    normalisation=NORMALISATION[init],
                     seed=int(seed),
+                    settings=dict(settings or {}),
+                    keep_checkpoints=True,
                     num_threads=num_threads,
+                    tags={"model": str(label), "init": init},
                 )
             )
     return specs
 
 
-_DATA: dict[str, tuple[Any, Any]] = {}
+def run_label(spec: TrainSpec) -> tuple[str, str]:
+    """``(model, init)`` of a run of :func:`run_specs`."""
+    return str(spec.tags["model"]), str(spec.tags["init"])
 
 
-def load_data(data: Mapping[str, Any]) -> tuple[Any, Mapping[str, Any]]:
-    """Call a run's data loader (once per process and argument set).
+# ---------------------------------------------------------------------------
+# the local sweeps
 
-    Parameters
+
+@dataclass
+class LocalSweeps:
+    """The sweeps of the local examples that every checkpoint is scored along.
+
+    A data source's ``local_sweeps`` returns one (the toy world's exact hair
+    sweeps or CelebA's InstructPix2Pix edits).
+
+    Attributes
     ----------
-    data : mapping
-        ``{"loader": "package.module:function", **arguments}``. The function
-        is imported and called with the arguments; it returns ``(train,
-        eval_sets)``: the training data and a mapping name -> evaluation data,
-        in the forms :func:`propgrad.train.fit` accepts. The result is kept
-        for later calls with equal arguments in this process.
-
-    Returns
-    -------
-    train, eval_sets
-
-    Raises
-    ------
-    ValueError
-        If the loader cannot be imported or returns something else.
+    names : tuple of str
+        The examples' names (``("hair", "makeup")``).
+    sweeps : ndarray or list
+        One sweep per name, of equal length: a uint8 array (M, N, H, W, 3) or
+        a list of :class:`~propgrad.sweep.Sweep`.
+    grids : dict
+        Name -> the property values of the sweep's frames.
+    axis : str
+        What the grid is (an axis label).
+    frame_title : str
+        Format of a frame's title from its grid value.
+    description : str
+        How the sweeps were made (for figure notes).
+    record : dict
+        What to record about the examples (which faces they are).
     """
-    key = config_key({"data": dict(data)})
-    if key not in _DATA:
-        arguments = dict(data)
-        target = str(arguments.pop("loader"))
-        module_name, _, name = target.partition(":")
-        try:
-            loader = getattr(importlib.import_module(module_name), name)
-        except (ImportError, AttributeError) as error:
-            raise ValueError(f"cannot import the data loader {target!r}: {error}") from None
-        result = loader(**arguments)
-        if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Mapping)):
-            raise ValueError(f"the data loader {target!r} must return (train, eval_sets)")
-        _DATA[key] = result
-    return _DATA[key]
 
+    names: tuple[str, ...]
+    sweeps: Any
+    grids: dict[str, np.ndarray]
+    axis: str
+    frame_title: str
+    description: str
+    record: dict[str, Any] = field(default_factory=dict)
 
-def build_classifier(spec: RunSpec) -> Any:
-    """The run's classifier before training (initial weights, its preprocessing).
-
-    Parameters
-    ----------
-    spec : RunSpec
-        The run.
-
-    Returns
-    -------
-    propgrad.models.Classifier
-    """
-    from propgrad.models.classifier import create_classifier
-
-    return create_classifier(
-        spec.arch,
-        int(spec.num_classes),
-        pretrained=spec.weights,
-        image_size=int(spec.image_size),
-        normalisation=spec.normalisation or DEFAULT_NORMALISATION[spec.init],
-        class_names=spec.class_names,
-        name=f"{spec.model} ({spec.init})",
-        seed=int(spec.seed),
-        model_kwargs=dict(spec.model_kwargs),
-    )
-
-
-def _fit(spec: RunSpec, progress: bool) -> Any:
-    from propgrad.train import fit
-
-    def train() -> Any:
-        return load_data(spec.data)[0]
-
-    def eval_sets() -> Mapping[str, Any]:
-        return load_data(spec.data)[1]
-
-    return fit(
-        build_classifier(spec),
-        train,
-        eval_sets=eval_sets,
-        data_key=dict(spec.data),
-        keep_checkpoints=True,
-        progress=progress,
-        num_threads=spec.num_threads,
-        **dict(spec.settings),
-    )
-
-
-def train_run(spec: RunSpec, *, progress: bool = False) -> TrainedRun:
-    """Train one run (or find it finished), keeping every epoch's checkpoint.
-
-    A task for :func:`propgrad.tasks.run_tasks`: idempotent (a finished run is
-    loaded, a killed one resumes from its last finished epoch, see
-    :func:`propgrad.train.fit`).
-
-    Parameters
-    ----------
-    spec : RunSpec
-        The run.
-    progress : bool, optional
-        A progress bar over epochs (on a terminal).
-
-    Returns
-    -------
-    TrainedRun
-    """
-    classifier = _fit(spec, progress)
-    record = classifier.training
-    return TrainedRun(
-        spec=spec,
-        key=record.key,
-        folder=record.folder,
-        checkpoints=dict(record.checkpoints),
-        accuracies=dict(record.accuracies),
-        history=list(record.history),
-        from_cache=record.from_cache,
-    )
+    def frames(self, name: str) -> list[Any]:
+        """The frames of one sweep, in order."""
+        return list(self.sweeps[self.names.index(name)])
 
 
 # ---------------------------------------------------------------------------
@@ -386,8 +197,8 @@ class ScoreTask:
 
     Parameters
     ----------
-    spec : RunSpec
-        The run (trained by :func:`train_run` before, or trained now).
+    spec : TrainSpec
+        The run (from :func:`run_specs`; trained before, or trained now).
     sweeps : ndarray or sequence
         M sweeps of equal length N: a uint8 array (M, N, H, W, 3), or a
         sequence of :class:`~propgrad.sweep.Sweep` objects or (N, H, W, 3)
@@ -400,7 +211,7 @@ class ScoreTask:
         Torch device (default: CUDA when available).
     """
 
-    spec: RunSpec
+    spec: TrainSpec
     sweeps: Any
     epochs: tuple[int, ...] | None = None
     batch_size: int = 64
@@ -433,11 +244,12 @@ class RunOutputs:
 def checkpoint_outputs(task: ScoreTask) -> RunOutputs:
     """Predict along the sweeps with every kept checkpoint of a run.
 
-    The run is trained if it is not finished yet (:func:`train_run`); then
-    one model is built and each checkpoint's weights are loaded into it in
-    turn; every prediction goes through :func:`propgrad.prediction.predict_sweeps`
-    (all frames of all sweeps batched, cached under the checkpoint's weights).
-    A task for :func:`propgrad.tasks.run_tasks`.
+    The run is trained if it is not finished yet (:func:`propgrad.runs.fit_spec`);
+    then one model is built and each checkpoint's weights are loaded into it
+    in turn; every prediction goes through
+    :func:`propgrad.prediction.predict_sweeps` (all frames of all sweeps
+    batched, cached under the checkpoint's weights). A task for
+    :func:`propgrad.tasks.run_tasks`.
 
     Parameters
     ----------
@@ -456,16 +268,16 @@ def checkpoint_outputs(task: ScoreTask) -> RunOutputs:
     import torch
 
     from propgrad.prediction import predict_sweeps
+    from propgrad.runs import fit_spec
 
-    classifier = _fit(task.spec, progress=False)
+    model_label, init = run_label(task.spec)
+    classifier = fit_spec(task.spec)
     record = classifier.training
     kept = dict(record.checkpoints)
     epochs = sorted(kept) if task.epochs is None else [int(e) for e in task.epochs]
     missing = [e for e in epochs if e not in kept]
     if missing:
-        raise ValueError(
-            f"{task.spec.model} ({task.spec.init}): no checkpoint kept for epochs {missing}"
-        )
+        raise ValueError(f"{model_label} ({init}): no checkpoint kept for epochs {missing}")
     model = classifier.model
     outputs = []
     for epoch in epochs:
@@ -483,8 +295,8 @@ def checkpoint_outputs(task: ScoreTask) -> RunOutputs:
             )
         )
     return RunOutputs(
-        model=task.spec.model,
-        init=task.spec.init,
+        model=model_label,
+        init=init,
         epochs=np.asarray(epochs, dtype=int),
         outputs=np.stack(outputs),
         accuracies=dict(record.accuracies),
@@ -503,7 +315,7 @@ class Dynamics:
     ----------
     table : pandas.DataFrame
         One row per (model, init, sweep, epoch) with :data:`SCORE_COLUMNS`:
-        E[|∇X|] of the scored output (``E``), the shuffle test's
+        the expected property gradient of the scored output (``E``), the shuffle test's
         ``p_value`` and ``significant``, the number of prediction ``flips``,
         Pearson's ``rho`` with the step (NaN for a constant curve), the class
         predicted for the first frame (``start_class``) and the scored output
@@ -533,6 +345,12 @@ class Dynamics:
         """Sweep names, in order."""
         return list(dict.fromkeys(self.table["sweep"]))
 
+    @property
+    def n_checkpoints(self) -> int:
+        """Checkpoints scored per run (those of the first run)."""
+        first = self.table.iloc[0]
+        return len(self.run(first["model"], first["init"], first["sweep"]))
+
     def run(self, model: str, init: str, sweep: str) -> Any:
         """The per-checkpoint rows of one run along one sweep (indexed by epoch).
 
@@ -555,7 +373,7 @@ class Dynamics:
         sweep : str
             The sweep.
         column : str, optional
-            One of :data:`SCORE_COLUMNS` (default E[|∇X|]).
+            One of :data:`SCORE_COLUMNS` (default ``E``, the expected property gradient).
 
         Returns
         -------
@@ -572,7 +390,7 @@ class Dynamics:
         """Per-run aggregates along one sweep, the layout of the paper's Table 12.
 
         Columns (a MultiIndex: initialisation, then :data:`SUMMARY_COLUMNS`):
-        ``E`` the mean E[|∇X|] over the checkpoints; ``flips`` the number of
+        ``E`` the mean expected property gradient over the checkpoints; ``flips`` the number of
         checkpoints whose prediction flips at least once along the sweep;
         ``significant`` the number with a significant shuffle test;
         ``rho`` the mean Pearson correlation over the checkpoints where it is
@@ -650,7 +468,7 @@ def score_runs(
     seed: int | None = 0,
     block: int = 512,
 ) -> Dynamics:
-    """E[|∇X|], shuffle test, flips and Pearson's rho of every run, sweep and checkpoint.
+    """E, shuffle test, flips and Pearson's rho of every run, sweep and checkpoint.
 
     Parameters
     ----------
@@ -736,20 +554,69 @@ def score_runs(
     )
 
 
+def score_checkpoints(
+    runs: Sequence[Any],
+    local: LocalSweeps,
+    *,
+    target: int = 1,
+    n_permutations: int = 10_000,
+    alpha: float = 0.01,
+    seed: int | None = 0,
+    cluster: Any = None,
+    resources: Mapping[str, Any] | None = None,
+) -> Dynamics:
+    """Predict along the local sweeps with every kept checkpoint of every run, and score.
+
+    One :func:`checkpoint_outputs` task per run (:func:`propgrad.tasks.run_tasks`:
+    here, or on a Dask cluster), then :func:`score_runs`.
+
+    Parameters
+    ----------
+    runs : sequence of TrainSpec or TrainedRun
+        The runs (from :func:`run_specs`, or what :func:`propgrad.runs.train_runs`
+        returned for them).
+    local : LocalSweeps
+        The sweeps and their names.
+    target, n_permutations, alpha, seed
+        As for :func:`score_runs`.
+    cluster : str or dask Client, optional
+        Where to run the tasks.
+    resources : mapping, optional
+        Dask worker resources each task needs (e.g. ``{"GPU": 1}``).
+
+    Returns
+    -------
+    Dynamics
+    """
+    from propgrad.tasks import run_tasks
+
+    specs = [getattr(r, "spec", r) for r in runs]
+    tasks = [ScoreTask(spec, local.sweeps) for spec in specs]
+    outputs = run_tasks(
+        checkpoint_outputs, tasks, cluster=cluster, resources=resources, progress=False
+    )
+    return score_runs(
+        outputs,
+        local.names,
+        target=target,
+        n_permutations=n_permutations,
+        alpha=alpha,
+        seed=seed,
+    )
+
+
 __all__ = [
-    "DEFAULT_NORMALISATION",
     "INITS",
+    "NORMALISATION",
     "SCORE_COLUMNS",
     "SUMMARY_COLUMNS",
     "Dynamics",
+    "LocalSweeps",
     "RunOutputs",
-    "RunSpec",
     "ScoreTask",
-    "TrainedRun",
-    "build_classifier",
     "checkpoint_outputs",
-    "load_data",
+    "run_label",
     "run_specs",
+    "score_checkpoints",
     "score_runs",
-    "train_run",
 ]

@@ -1,3 +1,5 @@
+"""The skin-lesion chapter's ISIC reader: folder checks, the two splits, images and masks."""
+
 import csv
 from pathlib import Path
 
@@ -5,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from propgrad.datasets import isic
+from propgrad.chapters.skin_lesions import isic
 from propgrad.interventions.designed import alpha_blend_sweep
 
 N_MEL, N_NEVI, N_PATCH = 10, 10, 10  # clean melanomas, clean nevi, patch nevi
@@ -183,14 +185,6 @@ def test_mask_size_mismatch(tmp_path):
     (record,) = isic.list_isic(root)
     with pytest.raises(ValueError, match="masks must match their images"):
         isic.load_isic_patch_mask(record)
-
-
-def test_lazy_exports():
-    import propgrad.datasets as datasets
-
-    assert datasets.isic_split is isic.isic_split
-    assert datasets.list_isic is isic.list_isic
-    assert "IsicImage" in datasets.__all__
 
 
 def test_largest_split_sizes_fit_both_splits(root):

@@ -1,10 +1,11 @@
-"""The paper's skin-lesion numbers (Sec. 4.2, appendix C).
+"""The paper's skin-lesion numbers and labels (Sec. 4.2, appendix C).
 
 Melanoma vs. nevus classifiers from the ISIC archive, four ImageNet-initialised
 architectures, each fine-tuned on unbiased data (no colourful patches) or on
 biased data (half of the nevi with the colourful patches of Scope et al.), and
 scored under an alpha-blended colourful-patch intervention on melanoma images.
-Row and column labels are the paper's.
+Row and column labels are the paper's; :data:`VARIANT_LABELS` and
+:data:`SPLIT_LABELS` translate our names of the variants and splits to them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ TABLE3_COLUMNS = ("Unbiased", "Biased", "ImageNet")
 
 #: Test data of Table 10's columns.
 TABLE10_COLUMNS = ("Unbiased", "Biased")
+
+#: The three variants of every architecture (our names, in Table 3's column order).
+VARIANTS = ("unbiased", "biased", "imagenet")
+
+#: Our variant names -> the paper's labels (Table 3's columns).
+VARIANT_LABELS = dict(zip(VARIANTS, TABLE3_COLUMNS, strict=True))
+
+#: Our split names -> the paper's labels (Table 10's rows and columns).
+SPLIT_LABELS = dict(zip(("unbiased", "biased"), TABLE10_COLUMNS, strict=True))
 
 _TABLE2_TEXT = """
 ResNet18|95.50 1.2|80.00 4.0|78.63 2.7|78.75 4.0|76.12 5.1|75.88 4.6|76.88 6.5
@@ -60,6 +70,7 @@ unbiased: nevi without)."""
 
 __all__ = [
     "MODELS",
+    "SPLIT_LABELS",
     "TABLE10",
     "TABLE10_COLUMNS",
     "TABLE2",
@@ -67,4 +78,6 @@ __all__ = [
     "TABLE2_STD",
     "TABLE3",
     "TABLE3_COLUMNS",
+    "VARIANTS",
+    "VARIANT_LABELS",
 ]

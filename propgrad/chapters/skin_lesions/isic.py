@@ -1,4 +1,4 @@
-"""Reader for ISIC archive images (nevus vs. melanoma) with the colourful-patch bias.
+"""The reader of the paper profile's data: ISIC images (nevus vs. melanoma) with patch masks.
 
 The paper's skin-lesion experiment (Sec. 4.2 and appendix C) uses nevus and
 melanoma images from the ISIC archive. Some nevi come from a study of nevi in
@@ -142,7 +142,7 @@ def _layout_help(root: Path) -> str:
     return (
         f"expected {root}/metadata.csv (columns image_id,diagnosis,colorful_patch), "
         f"{root}/images/<image_id>.jpg and {root}/patch_masks/<image_id>.png for patch "
-        "images (see propgrad.datasets.isic)"
+        "images (see propgrad.chapters.skin_lesions.isic)"
     )
 
 

@@ -42,7 +42,7 @@ TABLE11: dict[str, dict[str, float]] = {
 """Table 11: final test accuracy (%) with ImageNet weights (PT) and from random
 initialisation (RI), and RI - PT."""
 
-#: The two initialisations as Table 12 labels them (keys: propgrad.dynamics.INITS).
+#: The two initialisations as Table 12 labels them (keys: dynamics.INITS).
 TABLE12_INITS = {"pretrained": "Pre-trained", "random": "Random Init"}
 #: The four columns of Table 12 under each initialisation.
 TABLE12_COLUMNS = ("E[|∇X|]", "#Flips", "#Sig.", "ρ")
@@ -118,6 +118,23 @@ def table12_half(init: str) -> dict[str, dict[str, float | int | None]]:
     }
 
 
+def table12_by_run() -> dict[str, dict[str, dict[str, float | int | None]]]:
+    """The paper's mean E[|∇X|] and flips of Table 12 in the chapter's layout.
+
+    Returns
+    -------
+    dict
+        Model -> ``"pretrained"`` / ``"random"`` -> ``{"E": ..., "flips": ...}``.
+    """
+    return {
+        model: {
+            init: {"E": row[f"{label} / E[|∇X|]"], "flips": row[f"{label} / #Flips"]}
+            for init, label in TABLE12_INITS.items()
+        }
+        for model, row in TABLE12.items()
+    }
+
+
 __all__ = [
     "MODELS",
     "N_CHECKPOINTS",
@@ -126,5 +143,6 @@ __all__ = [
     "TABLE12",
     "TABLE12_COLUMNS",
     "TABLE12_INITS",
+    "table12_by_run",
     "table12_half",
 ]

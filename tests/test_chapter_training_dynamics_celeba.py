@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from propgrad.datasets import celeba as cb
+from propgrad.chapters.training_dynamics import celeba as cb
 
 NAMES = (
     "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose "
@@ -237,11 +237,3 @@ def test_split_errors(tmp_path, root):
     (extra / cb.PARTITION_FILE).write_text(f"{files[0]} 0\n777777.jpg 0\n")
     with pytest.raises(ValueError, match=r"not listed in .*list_attr_celeba.txt, e.g. \['777777"):
         cb.CelebA(extra).young_split("train")
-
-
-def test_package_exports():
-    import propgrad.datasets as datasets
-
-    assert datasets.CelebA is cb.CelebA
-    assert datasets.celeba_young_split is cb.celeba_young_split
-    assert datasets.read_celeba_attributes is cb.read_celeba_attributes

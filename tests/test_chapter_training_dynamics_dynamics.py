@@ -1,4 +1,4 @@
-"""propgrad.dynamics: runs with kept checkpoints, predictions at every checkpoint, scores."""
+"""The chapter's dynamics: runs with kept checkpoints, predictions at every checkpoint, scores."""
 
 from __future__ import annotations
 
@@ -12,53 +12,39 @@ import time
 import numpy as np
 import pytest
 
-from propgrad import dynamics
+from propgrad import runs
+from propgrad.chapters.training_dynamics import dynamics, toy
 from propgrad.measure import expected_property_gradient, pearson_rho
+from propgrad.runs import TrainSpec
 
 TINY_RESNET = {"arch": "resnet18", "model_kwargs": {"channels": [4, 8, 8, 8], "stem_width": 4}}
 PRESET = {"size": 16, "n_train_per_class": 12, "n_test_per_class": 6, "seed": 0}
-DATA = {"loader": "propgrad.worlds.portraits:young_data", "preset": PRESET}
+DATA = {"loader": "propgrad.chapters.training_dynamics.toy:young_data", "preset": PRESET}
 SETTINGS = {"epochs": 2, "batch_size": 8, "lr": 1e-3, "augment": "flip"}
 
 
 def _spec(**changes):
-    fields = {
-        "model": "ResNet18",
-        "init": "random",
-        "arch": TINY_RESNET["arch"],
-        "image_size": 16,
-        "data": DATA,
-        "settings": SETTINGS,
-        "model_kwargs": TINY_RESNET["model_kwargs"],
-        "num_threads": 1,
-    }
-    return dynamics.RunSpec(**{**fields, **changes})
+    (spec,) = dynamics.run_specs(
+        {"ResNet18": TINY_RESNET},
+        DATA,
+        weights={},
+        image_size=16,
+        settings=SETTINGS,
+        inits=("random",),
+        num_threads=1,
+    )
+    return spec.replace(**changes)
 
 
 # ---------------------------------------------------------------------------
 # specs and data
 
 
-def test_run_spec_validation(tmp_path):
-    with pytest.raises(ValueError, match="init must be one of"):
-        _spec(init="imagenet")
-    with pytest.raises(ValueError, match="needs a weights file"):
-        _spec(init="pretrained")
-    with pytest.raises(ValueError, match="takes no weights"):
-        _spec(weights=str(tmp_path / "w.pth"))
-    with pytest.raises(ValueError, match="'loader'"):
-        _spec(data={"preset": PRESET})
-    spec = _spec(init="pretrained", weights=tmp_path / "w.pth")
-    assert spec.weights == str(tmp_path / "w.pth") and spec.label == ("ResNet18", "pretrained")
-    assert spec.describe()["normalisation"] == "imagenet"
-    assert _spec().describe()["normalisation"] == "unit"
-
-
 def test_run_specs_pairs_every_model_with_both_inits(tmp_path):
     models = {"ResNet18": TINY_RESNET, "Other": {"arch": "resnet18"}}
     weights = {"ResNet18": tmp_path / "a.pth", "Other": tmp_path / "b.pth"}
     specs = dynamics.run_specs(models, DATA, weights=weights, image_size=16, settings=SETTINGS)
-    assert [s.label for s in specs] == [
+    assert [dynamics.run_label(s) for s in specs] == [
         ("ResNet18", "pretrained"),
         ("ResNet18", "random"),
         ("Other", "pretrained"),
@@ -66,33 +52,38 @@ def test_run_specs_pairs_every_model_with_both_inits(tmp_path):
     ]
     assert specs[0].weights == str(tmp_path / "a.pth") and specs[1].weights is None
     assert specs[0].model_kwargs == TINY_RESNET["model_kwargs"] and specs[2].model_kwargs == {}
+    assert [s.normalisation for s in specs] == ["imagenet", "unit"] * 2
+    assert all(s.keep_checkpoints and s.data_key is None for s in specs)
+    assert specs[1].name == "ResNet18 (random)"
+    keyed = dynamics.run_specs(models, DATA, weights=weights, image_size=16, data_key={"k": 1})
+    assert all(s.data_key == {"k": 1} for s in keyed)
     with pytest.raises(ValueError, match="no pre-trained weights"):
         dynamics.run_specs(models, DATA, weights={"ResNet18": "a.pth"}, image_size=16)
+    with pytest.raises(ValueError, match="init must be one of"):
+        dynamics.run_specs(models, DATA, weights=weights, image_size=16, inits=("imagenet",))
     only_random = dynamics.run_specs(models, DATA, weights={}, image_size=16, inits=("random",))
-    assert [s.init for s in only_random] == ["random", "random"]
+    assert [s.tags["init"] for s in only_random] == ["random", "random"]
 
 
 def test_load_data_calls_the_loader_once(monkeypatch):
-    from propgrad.worlds import portraits
-
     calls = []
-    original = portraits.young_data
+    original = toy.young_data
 
     def counting(**kwargs):
         calls.append(kwargs)
         return original(**kwargs)
 
-    monkeypatch.setattr(portraits, "young_data", counting)
-    monkeypatch.setattr(dynamics, "_DATA", {})
-    (x, y), evals = dynamics.load_data(DATA)
+    monkeypatch.setattr(toy, "young_data", counting)
+    monkeypatch.setattr(runs, "_DATA", {})
+    (x, y), evals = runs.load_data(DATA)
     assert x.shape == (24, 16, 16, 3) and y.tolist() == [0, 1] * 12
     assert set(evals) == {"test"} and evals["test"][0].shape == (12, 16, 16, 3)
-    assert dynamics.load_data(dict(DATA)) is dynamics.load_data(DATA)
+    assert runs.load_data(dict(DATA)) is runs.load_data(DATA)
     assert len(calls) == 1
     with pytest.raises(ValueError, match="cannot import the data loader"):
-        dynamics.load_data({"loader": "propgrad.nowhere:nothing"})
+        runs.load_data({"loader": "propgrad.nowhere:nothing"})
     with pytest.raises(ValueError, match="must return"):
-        dynamics.load_data({"loader": "numpy:zeros", "shape": 3})
+        runs.load_data({"loader": "numpy:zeros", "shape": 3})
 
 
 # ---------------------------------------------------------------------------
@@ -202,14 +193,14 @@ def test_train_run_and_checkpoint_outputs(monkeypatch):
     from propgrad.worlds import portraits
 
     spec = _spec()
-    run = dynamics.train_run(spec)
+    run = runs.train_run(spec)
     assert run.epochs == [0, 1, 2] and all(p.is_file() for p in run.checkpoints.values())
     assert [h["epoch"] for h in run.history] == [1, 2] and 0.0 <= run.accuracies["test"] <= 1.0
-    again = dynamics.train_run(spec)
+    again = runs.train_run(spec)
     assert again.from_cache and again.key == run.key and again.accuracies == run.accuracies
 
     split = portraits.make_split_from_preset(PRESET)
-    examples = portraits.pick_local_examples(split)
+    examples = toy.pick_local_examples(split)
     sweeps = np.stack(
         [
             np.stack(list(portraits.intervene(split.params_test[i], n_steps=5, size=16)))
@@ -218,13 +209,11 @@ def test_train_run_and_checkpoint_outputs(monkeypatch):
     )
     out = dynamics.checkpoint_outputs(dynamics.ScoreTask(spec, sweeps))
     assert out.outputs.shape == (3, 2, 5, 2) and out.epochs.tolist() == [0, 1, 2]
+    assert (out.model, out.init) == ("ResNet18", "random")
     assert np.allclose(out.outputs.sum(-1), 1.0)
     # the outputs of each checkpoint are those of the classifier that training kept
-    trained = dynamics._fit(spec, progress=False)
     for epoch in (0, 2):
-        expected = predict_mod.predict_sweeps(
-            trained.training.classifier_at(epoch), sweeps, progress=False
-        )
+        expected = predict_mod.predict_sweeps(run.classifier(epoch), sweeps, progress=False)
         np.testing.assert_allclose(out.outputs[epoch], expected, atol=1e-6)
     # a second scoring reads every checkpoint's predictions from the cache
     calls = []
@@ -234,14 +223,18 @@ def test_train_run_and_checkpoint_outputs(monkeypatch):
     np.testing.assert_array_equal(cached.outputs, out.outputs[[0, 2]])
     with pytest.raises(ValueError, match="no checkpoint kept for epochs"):
         dynamics.checkpoint_outputs(dynamics.ScoreTask(spec, sweeps, epochs=(5,)))
+    # all runs along named sweeps at once
+    local = dynamics.LocalSweeps(("hair", "makeup"), sweeps, {}, "greyness", "{:.2f}", "toy")
+    dyn = dynamics.score_checkpoints([run], local, n_permutations=99)
+    assert dyn.n_checkpoints == 3 and dyn.sweeps == ["hair", "makeup"] and len(dyn.table) == 6
+    np.testing.assert_allclose(dyn.curves["ResNet18", "random", "hair"], out.outputs[:, 0, :, 1])
 
 
 _TRAIN_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    from propgrad import dynamics
-    spec = dynamics.RunSpec(**json.loads(sys.argv[1]))
-    dynamics.train_run(spec)
+    from propgrad.runs import TrainSpec, train_run
+    train_run(TrainSpec(**json.loads(sys.argv[1])))
     """
 )
 
@@ -257,7 +250,7 @@ def test_a_killed_training_resumes_from_its_last_epoch(tmp_path):
     settings = {**SETTINGS, "epochs": 8, "seed": 1}
     data = {**DATA, "preset": {**PRESET, "n_train_per_class": 40}}
     fields = {**_spec().__dict__, "data": data, "settings": settings}
-    spec = dynamics.RunSpec(**fields)
+    spec = TrainSpec(**fields)
     models = cache_dir("models")
 
     def run_folder():
@@ -288,7 +281,7 @@ def test_a_killed_training_resumes_from_its_last_epoch(tmp_path):
     assert 2 <= done < 8 and [h["epoch"] for h in state["history"]] == list(range(1, done + 1))
 
     kept_before = {p.name: p.stat().st_mtime_ns for p in folder.glob("epoch_*.pt")}
-    resumed = dynamics.train_run(spec)
+    resumed = runs.train_run(spec)
     assert not resumed.from_cache and resumed.folder == folder
     assert resumed.epochs == list(range(9))
     assert [h["epoch"] for h in resumed.history] == list(range(1, 9))

@@ -1,4 +1,4 @@
-"""propgrad.experiments.celeba: the paper's CelebA recipe on a tiny folder in the real layout."""
+"""propgrad.chapters.training_dynamics.real: the CelebA source on a tiny folder (real layout)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from propgrad.datasets import celeba as cb
-from propgrad.experiments import celeba as recipe
+from propgrad.chapters.training_dynamics import celeba as cb
+from propgrad.chapters.training_dynamics import real as recipe
+from propgrad.chapters.training_dynamics.real import CelebAFaces
 
 NAMES = (
     "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose "
@@ -86,12 +87,39 @@ def test_pick_local_faces_follows_the_rule(celeba):
 def test_young_data_and_data_spec(celeba):
     root, _ = celeba
     spec = recipe.data_spec(root, n_train_per_class=4, seed=1)
-    assert spec["loader"] == "propgrad.experiments.celeba:young_data"
+    assert spec["loader"] == "propgrad.chapters.training_dynamics.real:young_data"
     assert spec["root"] == str(root.resolve()) and spec["n_test_per_class"] is None
     train, evals = recipe.young_data(**{k: v for k, v in spec.items() if k != "loader"})
     assert len(train) == 8 and [i.label for i in train] == [0, 1] * 4
     assert all(i.partition == "train" and i.path.is_file() for i in train)
     assert set(evals) == {"test"} and len(evals["test"]) == 4  # 2 not young in the test part
+
+
+def test_celeba_source_keys_its_runs_by_the_old_loader(celeba, tmp_path):
+    root, faces = celeba
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(b"x")
+    data = CelebAFaces(root, 4, seed=1, image_size=32, imagenet_weights={"resnet18": weights})
+    assert data.kind == "real" and data.size == 32 and data.n_train == 8
+    # the cache key keeps the loader's name from when the models were first trained
+    assert data.data_key == {**data.data, "loader": "propgrad.experiments.celeba:young_data"}
+    models = {"ResNet18": {"arch": "resnet18", "model_kwargs": {}}}
+    assert data.weights(models) == {"ResNet18": str(weights)}
+    specs = data.runs(models, data.weights(models), {"epochs": 1}, seed=3)
+    assert [s.tags for s in specs] == [
+        {"model": "ResNet18", "init": "pretrained"},
+        {"model": "ResNet18", "init": "random"},
+    ]
+    assert [s.normalisation for s in specs] == ["imagenet", "unit"]
+    assert all(s.data_key == data.data_key and s.data == data.data for s in specs)
+    assert all(s.image_size == 32 and s.seed == 3 and s.keep_checkpoints for s in specs)
+    assert specs[0].class_names == ("not young", "young")
+    correlations = data.correlations()
+    assert list(correlations) == list(recipe.SHOWN_ATTRIBUTES)
+    assert correlations["Gray_Hair"] == pytest.approx(-1.0)  # only the old faces are grey here
+    examples = data.examples(2, size=16)
+    assert list(examples) == ["not young", "young"]
+    assert all(v.shape == (2, 16, 16, 3) and v.dtype == np.uint8 for v in examples.values())
 
 
 def test_imagenet_weights_lookup(tmp_path):

@@ -1,10 +1,10 @@
-"""propgrad.paper.celeba: the paper's Tables 11 and 12 as recorded."""
+"""propgrad.chapters.training_dynamics.paper: the paper's Tables 11 and 12 as recorded."""
 
 from __future__ import annotations
 
 import pytest
 
-from propgrad.paper import celeba as paper
+from propgrad.chapters.training_dynamics import paper
 
 
 def test_table11_rows_columns_and_delta():
