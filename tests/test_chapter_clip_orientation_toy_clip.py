@@ -1,4 +1,6 @@
-"""Tests for propgrad.models.toy_clip: the planted pose bias, caching, resuming, learning.
+"""Tests for the CLIP chapter's stand-in model (propgrad.chapters.clip_orientation.toy_clip).
+
+The planted pose bias, caching, resuming, learning.
 
 The training runs use a configuration far smaller than the smoke preset (two
 classes, a few dozen views, tiny towers), so each takes a few seconds.
@@ -10,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from propgrad.models import toy_clip
-from propgrad.models.toy_clip import ToyClipConfig, sample_poses, train_toy_clip
+from propgrad.chapters.clip_orientation import toy_clip
+from propgrad.chapters.clip_orientation.toy_clip import ToyClipConfig, sample_poses, train_toy_clip
 
 TINY = toy_clip.with_overrides(
     "smoke",
@@ -118,6 +120,13 @@ def test_the_key_covers_the_configuration():
     # training settings do not change the rendered views
     assert TINY.views_key() == toy_clip.with_overrides(TINY, epochs=4, lr=1e-4).views_key()
     assert TINY.views_key() != toy_clip.with_overrides(TINY, side_fraction=0.5).views_key()
+
+
+def test_the_presets_keep_their_cache_keys():
+    # the demo's toy CLIP and its rendered views are cached under these keys; a change
+    # here retrains the model (minutes) and changes the chapter's numbers
+    assert toy_clip.TOY_CLIP_PRESETS["demo"].key() == "29368df7f31c9cf7"
+    assert toy_clip.TOY_CLIP_PRESETS["demo"].views_key() == "0c1a426c5b9c3a62"
 
 
 def test_configuration_errors():

@@ -158,7 +158,9 @@ def test_classifiers_work_with_predict_sweeps_and_score_models(zero_shot):
     assert outputs.shape == (1, 12, 3)
     again = predict_sweeps(classifier, [sweep], softmax=False, progress=False)
     np.testing.assert_array_equal(outputs, again)
-    embeddings = zero_shot.encode_sweeps([sweep], progress=False)
+    embeddings = predict_sweeps(
+        zero_shot.classifier("embedding"), [sweep], softmax=False, progress=False
+    )
     assert embeddings.shape == (1, 12, 16)
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=-1), 1.0, atol=1e-5)
     stats = zero_shot.stats(zero_shot.similarities(embeddings))
@@ -261,105 +263,11 @@ def test_errors_say_what_is_wrong(tmp_path, tiny):
         zero_shot_clip(tiny, DESCRIPTORS).classifier("logits")
 
 
-# ----------------------------------------------------------------------------
-# the paper recipe (propgrad.experiments.clip)
-# ----------------------------------------------------------------------------
-def test_paper_descriptors_are_table13():
-    from propgrad.experiments import clip as recipe
-    from propgrad.paper import clip as paper
+def test_the_models_never_predict():
+    # the prediction path imports the models, never the other way round
+    import re
+    from pathlib import Path
 
-    assert list(recipe.PAPER_DESCRIPTORS) == ["Elephant", "Giraffe", "Stegosaurus", "Frog"]
-    assert all(len(texts) == 10 for texts in recipe.PAPER_DESCRIPTORS.values())
-    assert recipe.PAPER_DESCRIPTORS["Frog"] == paper.TABLE13["3D Frog Model"]
-    assert set(paper.TABLE14) == set(paper.TURNTABLE_OBJECTS)
-    assert all(set(row) == set(paper.TURNTABLE_OBJECTS) for row in paper.TABLE14.values())
-    assert list(paper.TABLE15) == ["x-axis", "y-axis", "z-axis"]
-
-
-def test_clip_source_reads_names_and_json_configs(tmp_path):
-    from propgrad.experiments.clip import clip_source
-
-    assert clip_source("ViT-B-32") == {"model_name": "ViT-B-32"}
-    path = tmp_path / "open_clip_config.json"
-    path.write_text(json.dumps({"model_cfg": TINY, "preprocess_cfg": {}}))
-    assert clip_source(path) == {"model_cfg": TINY}
-    with pytest.raises(FileNotFoundError, match="architecture config not found"):
-        clip_source(tmp_path / "missing.json")
-
-
-def test_obj_meshes_are_read_and_normalised(tmp_path):
-    from propgrad.experiments.clip import load_object_mesh
-
-    path = tmp_path / "square.obj"
-    path.write_text(
-        "# a square and a triangle\nv 0 0 0\nv 2 0 0\nv 2 2 0\nv 0 2 0\nv 1 1 3\n"
-        "f 1/1 2/2 3/3 4/4\nf -5 -4 -1\n"
-    )
-    mesh = load_object_mesh(path)
-    assert mesh.n_faces == 3 and mesh.n_vertices == 5  # the quad is fanned into two triangles
-    assert np.linalg.norm(mesh.vertices, axis=1).max() == pytest.approx(1.0, abs=1e-6)
-    turned = load_object_mesh(path, rotation=[("x", 90)])
-    assert turned.bounds[1, 1] < 0.9  # z became -y
-    from propgrad.meshes import load_mesh
-
-    # the renderer's own loader reads OBJ too (the turntable videos go through it)
-    np.testing.assert_allclose(load_mesh(path).vertices, mesh.vertices)
-    assert load_mesh(path).metadata["source"] == str(path)
-    (tmp_path / "bad.obj").write_text("v 0 0 zero\n")
-    with pytest.raises(ValueError, match="bad.obj, line 1"):
-        load_object_mesh(tmp_path / "bad.obj")
-
-
-def test_turntable_folder_layout_and_errors(tmp_path):
-    from PIL import Image
-
-    from propgrad.experiments.clip import centre_square, find_recordings, turntable_sweeps
-
-    assert centre_square(Image.new("RGB", (80, 60)), 32).size == (32, 32)
-    root = tmp_path / "turntable"
-    (root / "elephant").mkdir(parents=True)
-    for k in range(6):
-        Image.new("RGB", (40, 30), (40 * k, 0, 0)).save(root / "elephant" / f"f{k}.png")
-    with pytest.raises(FileNotFoundError, match="no turntable recording for 'Giraffe'.*elephant"):
-        find_recordings(root)
-    sweeps = turntable_sweeps(root, objects=["Elephant"], size=16, stride=2)
-    sweep = sweeps["Elephant"]
-    assert len(sweep) == 3 and sweep.images[0].size == (16, 16)
-    np.testing.assert_allclose(sweep.grid, [0, 120, 240])
-    assert sweep.metadata["periodic"] and sweep.metadata["period"] == 360.0
-    with pytest.raises(FileNotFoundError, match="turntable folder not found"):
-        find_recordings(tmp_path / "nothing")
-
-
-def test_demo_video_reads_back_as_a_full_turn(tmp_path):
-    from propgrad.experiments.clip import render_turntable_video, turntable_sweeps
-    from propgrad.meshes import Mesh
-
-    tetra = Mesh(
-        [[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], [[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]]
-    ).normalized()
-    path = render_turntable_video(tetra, tmp_path / "toy.mp4", n_frames=10, size=32)
-    sweep = turntable_sweeps({"Toy": path}, size=32)["Toy"]
-    assert len(sweep) == 10
-    np.testing.assert_allclose(sweep.grid, np.arange(10) * 36.0)
-    frames = sweep.to_array().astype(float)
-    assert frames.std(axis=(1, 2, 3)).min() > 5  # the object is in every frame
-    assert np.abs(np.diff(frames, axis=0)).mean() > 0.5  # and it turns
-
-
-def test_embedding_tasks_run_and_cache(tmp_path, tiny):
-    from propgrad.experiments import clip as recipe
-
-    weights = tmp_path / "tiny.pt"
-    torch.save(tiny.model.state_dict(), weights)
-    config = tmp_path / "tiny.json"
-    config.write_text(json.dumps(TINY))
-    jobs = {"x": recipe.rotation_job("cow", "x", 8, size=32)}
-    first = recipe.embed_sweeps(jobs, weights, config, quick_gelu=False, progress=False)
-    assert first["x"].shape == (8, 16)
-    np.testing.assert_allclose(np.linalg.norm(first["x"], axis=1), 1.0, atol=1e-5)
-    assert recipe.embed_task.done(
-        {"clip": recipe._clip_spec(weights, config, False), "sweep": jobs["x"]}
-    )
-    again = recipe.embed_sweeps(jobs, weights, config, quick_gelu=False, progress=False)
-    np.testing.assert_array_equal(first["x"], again["x"])
+    upward = re.compile(r"^\s*(from|import)\s+propgrad\.(prediction|scores|chapters)", re.M)
+    package = Path(zs.__file__).parent
+    assert not [p.name for p in package.glob("*.py") if upward.search(p.read_text())]

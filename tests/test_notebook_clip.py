@@ -103,14 +103,15 @@ def paper_fixture(tmp_path_factory):
     import open_clip
     import torch
 
-    from propgrad.experiments import clip as recipe
+    from propgrad.chapters.clip_orientation.sweeps import load_object_mesh
+    from propgrad.chapters.clip_orientation.toy import render_turntable_video
 
     root = tmp_path_factory.mktemp("clip-paper")
     torch.manual_seed(0)
     (root / "tiny.json").write_text(json.dumps(TINY))
     torch.save(open_clip.CLIP(**TINY).state_dict(), root / "tiny.pt")
     write_obj(root / "frog.obj")
-    mesh = recipe.load_object_mesh(root / "frog.obj")
+    mesh = load_object_mesh(root / "frog.obj")
     turntable = root / "turntable"
     turntable.mkdir()
     # two toys as folders of frames (wider than high, as a camera records), one as a video
@@ -122,7 +123,7 @@ def paper_fixture(tmp_path_factory):
         for k in range(12):
             frame = render(mesh, [("z", 30.0 * k)], size=(80, 60), color=[0.3 * i + 0.3] * 3)
             frame.save(folder / f"frame_{k + 1}.png")
-    recipe.render_turntable_video(mesh, turntable / "giraffe.mp4", n_frames=12, size=64)
+    render_turntable_video(mesh, turntable / "giraffe.mp4", n_frames=12, size=64)
     return root
 
 

@@ -29,10 +29,6 @@ _EXPORTS: dict[str, str] = {
     "load_clip": "propgrad.models.clip",
     "zero_shot_clip": "propgrad.models.clip",
     "descriptor_stats": "propgrad.models.clip",
-    "ToyClip": "propgrad.models.toy_clip",
-    "ToyClipConfig": "propgrad.models.toy_clip",
-    "train_toy_clip": "propgrad.models.toy_clip",
-    "toy_zero_shot": "propgrad.models.toy_clip",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -23,7 +23,12 @@ This module provides that model in the package's usual form:
   per-class mean similarity (B, n_classes), to the similarity with each
   class's prompt ensemble, or to the normalised image embeddings; they work
   with :func:`propgrad.prediction.predict_sweeps` and :func:`propgrad.score_models`
-  (use ``softmax=False``: the outputs are similarities, not logits).
+  (use ``softmax=False``: the outputs are similarities, not logits). Image
+  embeddings along sweeps come from the ``"embedding"`` classifier through
+  :func:`~propgrad.prediction.predict_sweeps` (cached like every output), and
+  :meth:`ZeroShotCLIP.similarities` compares them with every text; this
+  module itself never predicts (the prediction path imports the models, not
+  the other way round).
 * :func:`descriptor_stats` gives per class the mean, standard deviation,
   minimum and maximum over its descriptors.
 
@@ -641,49 +646,15 @@ class ZeroShotCLIP:
             spec={**self.spec, "output": output},
         )
 
-    def encode_sweeps(
-        self,
-        sweeps: Any,
-        *,
-        batch_size: int = 64,
-        cache: bool = True,
-        progress: bool = True,
-        device: str | None = None,
-    ) -> np.ndarray:
-        """Unit image embeddings of every frame of M equally long sweeps.
-
-        Parameters
-        ----------
-        sweeps : sequence of Sweep, or ndarray (M, N, H, W, 3)
-            The sweeps.
-        batch_size, cache, progress, device
-            As for :func:`propgrad.prediction.predict_sweeps` (outputs cached on disk).
-
-        Returns
-        -------
-        ndarray
-            (M, N, embed_dim).
-        """
-        from propgrad.prediction import predict_sweeps
-
-        return predict_sweeps(
-            self.classifier("embedding"),
-            sweeps,
-            softmax=False,
-            batch_size=batch_size,
-            cache=cache,
-            progress=progress,
-            device=device,
-            desc="CLIP image embeddings",
-        )
-
     def similarities(self, embeddings: Any) -> np.ndarray:
         """Cosine similarities of unit image embeddings with every descriptor.
 
         Parameters
         ----------
         embeddings : array_like, shape (..., embed_dim)
-            From :meth:`encode_sweeps` (or the ``"embedding"`` classifier).
+            Unit image embeddings: the outputs of the ``"embedding"``
+            classifier, e.g. ``predict_sweeps(zero_shot.classifier("embedding"),
+            sweeps, softmax=False)`` (:func:`propgrad.prediction.predict_sweeps`).
 
         Returns
         -------

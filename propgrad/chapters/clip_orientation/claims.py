@@ -6,8 +6,8 @@ Turntable recordings and class texts are keyed by the paper's object names
 
 from __future__ import annotations
 
+from propgrad.chapters.clip_orientation.paper import TABLE15
 from propgrad.claims import Claim
-from propgrad.paper.clip import TABLE15
 
 
 def _near(angle, centres, width=45.0):

@@ -1,4 +1,4 @@
-"""The paper's CLIP orientation numbers (Sec. 4.4, appendix E) with the paper's labels.
+"""The paper's numbers of the CLIP chapter (Sec. 4.4, appendix E) with the paper's labels.
 
 Penzel & Denzler (WACV 2026) score CLIP ViT-B/32 zero-shot cosine similarities
 while an object turns: three toy figures filmed on a turntable (the paper's

@@ -1,28 +1,21 @@
-"""The paper's CLIP orientation recipe (Sec. 4.4, appendix E) and the demo's stand-in footage.
+"""The chapter's real data source: CLIP ViT-B/32, turntable recordings, a mesh (Sec. 4.4, E).
 
-The paper profile
------------------
+:class:`RecordedOrientation` has the interface of the toy source
+(:class:`~propgrad.chapters.clip_orientation.toy.ToyOrientation`), for the
+paper profile:
+
 * Model: CLIP ViT-B/32 with OpenAI's weights from a local file
   (:func:`paper_zero_shot`), scored against the ten descriptors per object
   of the paper's Table 13 (:data:`PAPER_DESCRIPTORS`).
 * Captured interventions: one turntable recording per toy, a folder of
-  frames or a video each (:func:`turntable_sweeps`, read with
-  :func:`propgrad.interventions.turntable.load_turntable`; frames are cropped
-  to a centred square, as CLIP's own preprocessing does, and resized).
+  frames or a video each (read with
+  :func:`~propgrad.chapters.clip_orientation.sweeps.turntable_sweeps`).
 * Virtual interventions: a mesh (the paper's frog, or any ``.off``/``.obj``
   file) rendered at one image per degree about x, y and z
-  (:func:`rotation_sweeps`).
+  (:func:`~propgrad.chapters.clip_orientation.sweeps.rotation_sweeps`).
 * Embedding every frame is the heavy step; :func:`embed_sweeps` submits one
   task per sweep through :func:`propgrad.tasks.run_tasks` (in this process,
   a local process pool, or a Dask cluster), each cached under its job.
-
-The demo's turntable
---------------------
-No footage of the paper's toys exists here. :func:`render_turntable_video`
-stands in for it: a mesh rendered turning once about the vertical axis, with
-a slightly wobbling camera, a flickering light, small frame shifts and sensor
-noise, written to an H.264 video; the chapter reads the video back through the
-same turntable loader as real footage.
 """
 
 from __future__ import annotations
@@ -33,10 +26,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
-from propgrad.interventions.turntable import VIDEO_SUFFIXES
-from propgrad.paper.clip import TABLE13, TABLE13_ROWS, TURNTABLE_OBJECTS
+from propgrad.chapters.clip_orientation.paper import (
+    ROTATED_OBJECT,
+    TABLE13,
+    TABLE13_ROWS,
+    TURNTABLE_OBJECTS,
+)
+from propgrad.chapters.clip_orientation.sweeps import (
+    find_recordings,
+    image_embeddings,
+    rotation_sweeps,
+    turntable_sweeps,
+)
+from propgrad.meshes import AXES
 from propgrad.tasks import cached_task
 
 #: The paper's descriptors per object (its Table 13), keyed by the object labels
@@ -47,8 +50,6 @@ PAPER_DESCRIPTORS: dict[str, tuple[str, ...]] = {
 
 #: The paper's model and how OpenAI's weights must be loaded.
 PAPER_MODEL = {"model_name": "ViT-B-32", "quick_gelu": True}
-
-AXES = ("x", "y", "z")
 
 
 # ----------------------------------------------------------------------------
@@ -119,186 +120,6 @@ def paper_zero_shot(
 
 
 # ----------------------------------------------------------------------------
-# captured interventions
-# ----------------------------------------------------------------------------
-def centre_square(image: Image.Image, size: int | None = None) -> Image.Image:
-    """Crop the largest centred square of an image, optionally resized (bicubic)."""
-    width, height = image.size
-    side = min(width, height)
-    left, top = (width - side) // 2, (height - side) // 2
-    out = image.crop((left, top, left + side, top + side))
-    if size is not None and out.size != (size, size):
-        out = out.resize((size, size), Image.BICUBIC)
-    return out
-
-
-def find_recordings(
-    root: str | Path, objects: Sequence[str] = TURNTABLE_OBJECTS
-) -> dict[str, Path]:
-    """The recording of every object in a turntable folder.
-
-    Parameters
-    ----------
-    root : str or Path
-        A folder with, per object, a subfolder of frames or a video named
-        after it (case-insensitive), e.g. ``elephant/`` or ``Giraffe.mp4``.
-    objects : sequence of str
-        The objects to find.
-
-    Returns
-    -------
-    dict
-        Object -> folder or video.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the folder or an object's recording is missing (the message lists
-        what was found).
-    """
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise FileNotFoundError(
-            f"turntable folder not found: {root}; it should hold one recording per object "
-            f"({', '.join(objects)}): a folder of frames or a video each, named after it"
-        )
-    entries = {
-        p.stem.lower() if p.is_file() else p.name.lower(): p
-        for p in sorted(root.iterdir())
-        if p.is_dir() or p.suffix.lower() in VIDEO_SUFFIXES
-    }
-    found = {}
-    for name in objects:
-        key = name.lower()
-        if key not in entries:
-            raise FileNotFoundError(
-                f"no turntable recording for {name!r} in {root}: expected a folder "
-                f"{key}/ of frames or a video {key}.mp4 (found: {sorted(entries) or 'nothing'})"
-            )
-        found[name] = entries[key]
-    return found
-
-
-def turntable_sweeps(
-    recordings: str | Path | Mapping[str, str | Path],
-    objects: Sequence[str] = TURNTABLE_OBJECTS,
-    *,
-    size: int | None = 224,
-    stride: int = 1,
-    **turntable_options: Any,
-) -> dict[str, Any]:
-    """Read one turntable recording per object as periodic sweeps.
-
-    Parameters
-    ----------
-    recordings : str, Path or mapping
-        A folder holding, per object, a subfolder of frames or a video named
-        after it (case-insensitive: ``elephant/`` or ``Elephant.mp4``), or a
-        mapping object -> folder or video.
-    objects : sequence of str, default the paper's three toys
-        Which objects to read (ignored for a mapping).
-    size : int or None, default 224
-        Every frame is cropped to its centred square and resized to
-        ``size`` x ``size`` (``None``: cropped only).
-    stride : int, default 1
-        Keep every ``stride``-th frame (still one full turn).
-    **turntable_options
-        Passed to :func:`propgrad.interventions.turntable.load_turntable`
-        (``start_angle``, ``direction``, ``includes_end``).
-
-    Returns
-    -------
-    dict
-        Object -> :class:`~propgrad.sweep.Sweep` over one full turn
-        (``metadata["periodic"]`` is true).
-    """
-    from propgrad.interventions.turntable import load_turntable
-    from propgrad.sweep import Sweep
-
-    if isinstance(recordings, Mapping):
-        sources = {str(k): Path(v).expanduser() for k, v in recordings.items()}
-    else:
-        sources = find_recordings(recordings, objects)
-    if int(stride) < 1:
-        raise ValueError(f"stride must be a positive int, got {stride!r}")
-    out = {}
-    for name, source in sources.items():
-        sweep = load_turntable(source, **turntable_options)
-        images = [centre_square(image, size) for image in sweep.images[:: int(stride)]]
-        metadata = {**sweep.metadata, "object": name, "stride": int(stride)}
-        out[name] = Sweep(images, sweep.grid[:: int(stride)], sweep.grid_name, metadata)
-    return out
-
-
-# ----------------------------------------------------------------------------
-# virtual interventions
-# ----------------------------------------------------------------------------
-def load_object_mesh(source: str | Path, rotation: Any = None) -> Any:
-    """A mesh by asset name or from an ``.off`` or ``.obj`` file, in its canonical pose.
-
-    Parameters
-    ----------
-    source : str or Path
-        An animal of the assets (``"cow"``), or a mesh file.
-    rotation : optional
-        Rotation into the canonical pose (upright, z up, head towards +x;
-        see :mod:`propgrad.meshes`), e.g. ``[("x", 90)]`` for a file stored
-        with y up. Ignored for asset names, which have their own.
-
-    Returns
-    -------
-    propgrad.meshes.Mesh
-        Centred and scaled to the unit sphere.
-    """
-    from propgrad.meshes import load_mesh
-
-    path = Path(str(source)).expanduser()
-    if path.suffix.lower() in (".off", ".obj") or path.is_file():
-        return load_mesh(path, rotation=rotation)
-    return load_mesh(str(source))
-
-
-def rotation_sweeps(
-    mesh: Any,
-    axes: Sequence[str] = AXES,
-    angles: int | Sequence[float] = 360,
-    *,
-    size: int = 224,
-    rotation: Any = None,
-    **render_options: Any,
-) -> dict[str, Any]:
-    """Render a mesh turned once about each axis (the paper: one image per degree).
-
-    Parameters
-    ----------
-    mesh : Mesh, str or Path
-        The object (see :func:`load_object_mesh`).
-    axes : sequence of {"x", "y", "z"}
-        The axes (conventions of :mod:`propgrad.interventions.render3d`:
-        x horizontal in the image, y the viewing axis, z vertical).
-    angles : int or sequence of float, default 360
-        Frames per full turn, or explicit angles in degrees.
-    size : int, default 224
-        Image size.
-    rotation : optional
-        Rotation into the canonical pose for a mesh file.
-    **render_options
-        Passed to :func:`propgrad.interventions.render3d.render_rotation`.
-
-    Returns
-    -------
-    dict
-        Axis -> :class:`~propgrad.sweep.Sweep` (angles in degrees).
-    """
-    from propgrad.interventions.render3d import render_rotation
-    from propgrad.meshes import Mesh
-
-    if not isinstance(mesh, Mesh):
-        mesh = load_object_mesh(mesh, rotation)
-    return {a: render_rotation(mesh, a, angles, size=size, **render_options) for a in axes}
-
-
-# ----------------------------------------------------------------------------
 # embeddings as tasks
 # ----------------------------------------------------------------------------
 def _fingerprint(path: str | Path) -> str:
@@ -358,7 +179,13 @@ def embed_task(job: Mapping[str, Any]) -> np.ndarray:
         Unit image embeddings (N, embed_dim), stored under the key of the job.
     """
     clip = _worker_clip(job["clip"])
-    return clip.encode_sweeps([_make_sweep(job["sweep"])], cache=False, progress=False)[0]
+    return image_embeddings(clip, [_make_sweep(job["sweep"])], cache=False, progress=False)[0]
+
+
+# The task's results are stored under tasks/<name>/; the name was the function's
+# path before the chapter moved here (propgrad.experiments.clip). Keep it, so that
+# embeddings already computed at the paper's scale are found again.
+embed_task.name = "propgrad.experiments.clip.embed_task"
 
 
 def turntable_job(source: str | Path, *, size: int = 224, stride: int = 1) -> dict[str, Any]:
@@ -451,142 +278,8 @@ def embed_sweeps(
 
 
 # ----------------------------------------------------------------------------
-# the demo's stand-in footage
+# the paper's run
 # ----------------------------------------------------------------------------
-def render_turntable_video(
-    mesh: Any,
-    path: str | Path,
-    *,
-    n_frames: int = 360,
-    size: int = 224,
-    elevation: float = 10.0,
-    wobble: float = 0.4,
-    shift: int = 2,
-    light_jitter: float = 0.08,
-    flicker: float = 0.03,
-    noise: float = 2.0,
-    background: Any = (0.86, 0.85, 0.82),
-    fps: int = 30,
-    crf: int = 18,
-    seed: int = 0,
-) -> Path:
-    """Film a rendered mesh on a virtual turntable and write the footage as a video.
-
-    Frame ``k`` shows the mesh turned by ``360 * k / n_frames`` degrees about
-    the vertical axis (counter-clockwise seen from above, the turntable
-    loader's default). Each frame is perturbed as a handheld recording would
-    be: the camera wobbles (normal angles of spread ``wobble`` degrees about
-    the vertical and horizontal axes) and shifts by up to ``shift`` pixels,
-    the light direction jitters (``light_jitter``) and its brightness
-    flickers (relative spread ``flicker``), and sensor noise (``noise``
-    grey levels) is added; the video is H.264-compressed (``crf``).
-
-    Parameters
-    ----------
-    mesh : Mesh or str
-        The object (an asset name is loaded in its canonical pose).
-    path : str or Path
-        The video file to write (``.mp4``); its folder is created.
-    n_frames, size, elevation
-        Frames over the full turn, frame size in pixels, camera height in
-        degrees.
-    wobble, shift, light_jitter, flicker, noise
-        The perturbations (0 turns one off).
-    background : colour, default light beige-grey
-        The backdrop.
-    fps, crf : int
-        Frame rate and H.264 quality (lower: better).
-    seed : int
-        Seeds the perturbations.
-
-    Returns
-    -------
-    Path
-        The video.
-    """
-    import av
-
-    from propgrad.cache import atomic_path
-    from propgrad.interventions.render3d import DEFAULT_OPTIONS, render
-    from propgrad.meshes import Mesh, load_mesh
-
-    if not isinstance(mesh, Mesh):
-        mesh = load_mesh(mesh)
-    rng = np.random.default_rng(seed)
-    base_light = np.asarray(DEFAULT_OPTIONS["light"], dtype=float)
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        with av.open(str(tmp), mode="w", format="mp4") as container:
-            stream = container.add_stream("libx264", rate=fps)
-            stream.width = stream.height = size
-            stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": str(crf)}
-            for k in range(n_frames):
-                angle = 360.0 * k / n_frames
-                light = base_light + rng.normal(0.0, light_jitter, 3)
-                gain = 1.0 + rng.normal(0.0, flicker)
-                frame = render(
-                    mesh,
-                    [
-                        ("z", angle + rng.normal(0.0, wobble)),
-                        ("x", elevation + rng.normal(0.0, wobble)),
-                    ],
-                    size=size,
-                    background=background,
-                    light=tuple(float(v) for v in light),
-                    ambient=0.3 * gain,
-                    diffuse=0.7 * gain,
-                )
-                pixels = np.asarray(frame, dtype=np.float64)
-                dy, dx = rng.integers(-shift, shift + 1, 2) if shift else (0, 0)
-                pixels = np.roll(pixels, (int(dy), int(dx)), axis=(0, 1))
-                pixels = pixels + rng.normal(0.0, noise, pixels.shape)
-                image = np.clip(pixels, 0, 255).round().astype(np.uint8)
-                for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
-    return path
-
-
-def demo_turntables(
-    meshes: Mapping[str, Any],
-    *,
-    n_frames: int = 360,
-    size: int = 224,
-    seed: int = 0,
-    folder: str | Path | None = None,
-) -> dict[str, Path]:
-    """Render the demo's turntable videos (cached by their settings).
-
-    Parameters
-    ----------
-    meshes : mapping
-        Object label -> mesh asset name (e.g. ``{"Elephant": "elephant"}``).
-    n_frames, size, seed
-        See :func:`render_turntable_video` (each object gets its own seed).
-    folder : str or Path, optional
-        Where to write them (default: the cache, ``clip_turntables/<key>``).
-
-    Returns
-    -------
-    dict
-        Object label -> video path (named after the label, so the folder
-        has the layout :func:`turntable_sweeps` reads).
-    """
-    from propgrad.cache import cache_dir, config_key
-
-    settings = {"meshes": dict(meshes), "n_frames": n_frames, "size": size, "seed": seed, "v": 1}
-    folder = Path(folder) if folder else cache_dir("clip_turntables", config_key(settings))
-    out = {}
-    for i, (label, mesh) in enumerate(meshes.items()):
-        path = folder / f"{label.lower()}.mp4"
-        if not path.is_file():
-            render_turntable_video(mesh, path, n_frames=n_frames, size=size, seed=seed + i)
-        out[label] = path
-    return out
-
-
 def paper_run(
     turntable_dir: str | Path,
     mesh: str | Path,
@@ -645,22 +338,139 @@ def paper_run(
     return turntables, rotations, embeddings
 
 
+class RecordedOrientation:
+    """CLIP on turntable recordings and a rendered mesh: the paper profile's data source.
+
+    Parameters
+    ----------
+    weights : str or Path
+        The CLIP weights file (the paper: OpenAI's ViT-B-32.pt).
+    model : str or Path, default "ViT-B-32"
+        The architecture (see :func:`clip_source`).
+    quick_gelu : bool, default True
+        QuickGELU activations (OpenAI's weights need them).
+    turntable_dir : str or Path
+        One recording per toy (see
+        :func:`~propgrad.chapters.clip_orientation.sweeps.find_recordings`).
+    mesh : str or Path
+        The rendered object (the paper: a frog; an ``.off``/``.obj`` file).
+    mesh_rotation : optional
+        Rotation of the mesh file into the canonical pose (z up, head +x).
+    stride : int, default 1
+        Keep every ``stride``-th recorded frame.
+    n_angles : int, default 360
+        Rendered frames per full turn.
+    size : int, default 224
+        Frame size in pixels (turntable frames: centred square, resized).
+    cluster : str or dask.distributed.Client, optional
+        Where the embedding tasks run.
+    """
+
+    kind = "real"
+
+    def __init__(
+        self,
+        weights: str | Path | None,
+        model: str | Path = PAPER_MODEL["model_name"],
+        *,
+        quick_gelu: bool = PAPER_MODEL["quick_gelu"],
+        turntable_dir: str | Path | None = None,
+        mesh: str | Path | None = None,
+        mesh_rotation: Any = None,
+        stride: int = 1,
+        n_angles: int = 360,
+        size: int = 224,
+        cluster: Any = None,
+    ) -> None:
+        self.weights, self.model, self.quick_gelu = weights, model, quick_gelu
+        self.turntable_dir, self.mesh, self.mesh_rotation = turntable_dir, mesh, mesh_rotation
+        self.stride, self.n_angles, self.size, self.cluster = stride, n_angles, size, cluster
+        self._zero_shot: Any = None
+
+    @property
+    def description(self) -> str:
+        """What the model and data are, for captions."""
+        return "CLIP " + str(self.model)
+
+    @property
+    def classes(self) -> dict[str, str]:
+        """The zero-shot class of each of the paper's objects: the object itself."""
+        return {o: o for o in (*TURNTABLE_OBJECTS, ROTATED_OBJECT)}
+
+    @property
+    def descriptors(self) -> dict[str, tuple[str, ...]]:
+        """The texts of each object: the paper's Table 13."""
+        return {o: PAPER_DESCRIPTORS[o] for o in self.classes}
+
+    @property
+    def used_here(self) -> dict[str, str]:
+        """What is used for each of the paper's objects (Table 13's column)."""
+        return dict(self.classes)
+
+    def models(self) -> dict[str, str]:
+        """The model and each object's stand-in, as recorded (``models``)."""
+        return {"clip": self.description, **self.classes}
+
+    @property
+    def texts(self) -> dict[str, str]:
+        """Legend label of each object's texts."""
+        return {o: f"{o} texts" for o in self.classes}
+
+    @property
+    def notes(self) -> dict[str, str | None]:
+        """Notes beside the profile in the figures (none: the real data)."""
+        return dict.fromkeys(("views", "turntables", "rotations", "curves", "frog"))
+
+    @property
+    def frog_label(self) -> str:
+        """The rotated object in titles."""
+        return ROTATED_OBJECT
+
+    def zero_shot(self) -> Any:
+        """The paper's zero-shot CLIP (:func:`paper_zero_shot`), loaded once."""
+        if self._zero_shot is None:
+            self._zero_shot = paper_zero_shot(self.weights, self.model, quick_gelu=self.quick_gelu)
+        return self._zero_shot
+
+    def summary(self) -> str:
+        """The model in a line: how many texts of which classes."""
+        shot = self.zero_shot()
+        return f"{len(shot.texts)} descriptors of {', '.join(shot.classes)}"
+
+    def training_views(self) -> None:
+        """CLIP's training data are not part of the chapter: ``None``."""
+        return None
+
+    def sweeps(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, np.ndarray]]:
+        """The recordings, the rotations and their embeddings (see :func:`paper_run`)."""
+        if self.turntable_dir is None or self.mesh is None:
+            raise ValueError(
+                "the paper profile needs turntable_dir (one recording per toy) and frog_mesh "
+                "(the rendered object, an .off or .obj file)"
+            )
+        return paper_run(
+            self.turntable_dir,
+            self.mesh,
+            self.weights,
+            self.model,
+            quick_gelu=self.quick_gelu,
+            n_angles=self.n_angles,
+            size=self.size,
+            stride=self.stride,
+            rotation=self.mesh_rotation,
+            cluster=self.cluster,
+        )
+
+
 __all__ = [
-    "AXES",
     "PAPER_DESCRIPTORS",
     "PAPER_MODEL",
-    "centre_square",
+    "RecordedOrientation",
     "clip_source",
-    "demo_turntables",
     "embed_sweeps",
     "embed_task",
-    "find_recordings",
-    "load_object_mesh",
     "paper_run",
     "paper_zero_shot",
-    "render_turntable_video",
     "rotation_job",
-    "rotation_sweeps",
     "turntable_job",
-    "turntable_sweeps",
 ]

@@ -1,4 +1,4 @@
-"""A toy CLIP with a planted pose bias, trained on the CPU on renders of animal meshes.
+"""The chapter's stand-in model: a toy CLIP with a planted pose bias, trained on the CPU.
 
 No CLIP weights can be downloaded while this package is built, so the demo of
 the paper's Sec. 4.4 uses a *toy* CLIP: open_clip's own ``CLIP`` architecture
@@ -39,7 +39,11 @@ The rendered training views are cached under ``toy_clip_views/<key>`` (their
 key covers only what changes the renders), the training under
 ``toy_clip/<key>`` (key: the full :class:`ToyClipConfig`). A checkpoint is
 written atomically after every epoch, so a killed run resumes at the last
-finished epoch; a finished run is loaded, not retrained.
+finished epoch; a finished run is loaded, not retrained. Both keys are built
+from the configuration's fields alone (no module or function names), so they
+stayed the same when this module moved from ``propgrad.models.toy_clip`` into
+the chapter: keep the fields, their names and the ``"toy_clip"`` /
+``"toy_clip_views"`` versions as they are, or every cached model is retrained.
 """
 
 from __future__ import annotations
@@ -53,9 +57,9 @@ from typing import Any
 import numpy as np
 
 from propgrad.cache import atomic_path, cache_dir, config_key, write_json_atomic, write_npz_atomic
+from propgrad.chapters.clip_orientation.paper import TABLE13
 from propgrad.models.clip import CLIP_MEAN, CLIP_STD, ClipModel, ZeroShotCLIP, zero_shot_clip
 from propgrad.models.preprocess import Preprocess
-from propgrad.paper.clip import TABLE13
 
 TOY_DESCRIPTORS: dict[str, tuple[str, ...]] = {
     "elephant": TABLE13["Toy Elephant"],  # the elephant mesh stands for itself
@@ -486,6 +490,7 @@ def _build(config: ToyClipConfig) -> ClipModel:
     torch.manual_seed(config.seed)
     model = open_clip.CLIP(**config.model_cfg())
     tokenizer = open_clip.SimpleTokenizer(context_length=config.context_length)
+    # the model's identity in the keys of cached outputs (embeddings): keep it as it is
     spec = {"arch": "toy_clip", "training": config.key(), "model_cfg": config.model_cfg()}
     return ClipModel(model, preprocess_for(config), tokenizer, "toy CLIP", spec)
 
