@@ -31,6 +31,17 @@ conditional
     label" by partial correlation, CMIknn or conditional HSIC (KCI), giving a
     :class:`CITestResult`; :data:`CI_TESTS` names the three and
     :func:`majority_vote` is the paper's decision over them.
+concepts
+    The concept baselines of appendix B.5 (Table 8, Figs. 19-21):
+    :func:`discover_concepts` (ACE patches from :func:`concept_patches`,
+    k-means on :func:`layer_activations`, CAVs trained with captum, duplicates
+    merged by :func:`merge_duplicate_cavs`, ConceptSHAP importance by
+    :func:`concept_shap` / :func:`concept_completeness` /
+    :func:`shapley_values`) giving a :class:`ConceptDiscovery`;
+    :func:`name_by_properties` and :func:`name_by_clip` (CLIP text probing,
+    the paper's [69]) name the concepts, :func:`plot_concepts` draws the top
+    CAVs with their closest patches, and :func:`tcav_scores` gives captum's
+    TCAV scores of user-given concepts.
 
 Names are loaded lazily on first access (PEP 562): the statistics of the flip
 task work without torch, the conditional-independence tests import their
@@ -38,7 +49,7 @@ libraries (tigramite, causal-learn) only when run, and importing this package
 imports nothing heavy.
 The figure itself is :func:`propgrad.plots.plot_attribution_pair`; the
 paper's Table 2 numbers are in :mod:`propgrad.chapters.cats_vs_dogs.paper` and
-:mod:`propgrad.paper.skin_lesions`.
+:mod:`propgrad.chapters.skin_lesions.paper`.
 """
 
 from __future__ import annotations
@@ -69,6 +80,26 @@ _EXPORTS: dict[str, str] = {
     "CITestResult": "propgrad.baselines.conditional",
     "conditional_independence": "propgrad.baselines.conditional",
     "majority_vote": "propgrad.baselines.conditional",
+    "ACE_COMPACTNESS": "propgrad.baselines.concepts",
+    "ACE_SEGMENTS": "propgrad.baselines.concepts",
+    "DUPLICATE_COSINE": "propgrad.baselines.concepts",
+    "ClipName": "propgrad.baselines.concepts",
+    "ConceptDiscovery": "propgrad.baselines.concepts",
+    "ConceptShap": "propgrad.baselines.concepts",
+    "Patches": "propgrad.baselines.concepts",
+    "PooledCAVClassifier": "propgrad.baselines.concepts",
+    "PropertyName": "propgrad.baselines.concepts",
+    "concept_completeness": "propgrad.baselines.concepts",
+    "concept_patches": "propgrad.baselines.concepts",
+    "concept_shap": "propgrad.baselines.concepts",
+    "discover_concepts": "propgrad.baselines.concepts",
+    "layer_activations": "propgrad.baselines.concepts",
+    "merge_duplicate_cavs": "propgrad.baselines.concepts",
+    "name_by_clip": "propgrad.baselines.concepts",
+    "name_by_properties": "propgrad.baselines.concepts",
+    "plot_concepts": "propgrad.baselines.concepts",
+    "shapley_values": "propgrad.baselines.concepts",
+    "tcav_scores": "propgrad.baselines.concepts",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,6 +1,6 @@
 """Global conditional-independence tests: the baseline of appendix B.5 (Table 9).
 
-Penzel et al. (2022), reference [60] of the paper, ask globally whether a
+Reference [60] of the paper asks globally whether a
 model uses a property: is the model's output independent of the property
 given the true label (``prediction ⟂ property | label``)? Rejecting the null
 hypothesis of conditional independence means the property is used. The

@@ -360,4 +360,98 @@ CLAIMS = [
             "not lead the flip task at these parameters."
         ),
     ),
+    Claim(
+        "planted_bias_found_globally",
+        condition=lambda r: (
+            r["table9_vote"]["dark fur = cats"]["Fur Color"]
+            and r["table9_vote"]["dark fur = dogs"]["Fur Color"]
+        ),
+        holds=(
+            "The majority vote finds the planted fur bias in both biased models, as in the "
+            "paper's Table 9. It also says that {others}; the paper's vote calls the fur used "
+            "by all three models and the background by the two biased ones."
+        ),
+        fails=(
+            "The majority vote does not find the planted fur bias in both biased models "
+            "(votes: {votes})."
+        ),
+        values=lambda r: _votes(r),
+    ),
+    Claim(
+        "ci_tests_disagree",
+        condition=lambda r: _disagreements(r)["n"] > 0,
+        holds=(
+            "As in the paper, the three tests do not always agree: in {n} of the {cells} "
+            "cells one test contradicts the other two ({where}). The decision hangs on the "
+            "choice of test, the main hyperparameter of this baseline."
+        ),
+        fails="Here the three tests agree in every cell.",
+        values=lambda r: _disagreements(r),
+    ),
+    Claim(
+        "global_used_local_small",
+        condition=lambda r: (
+            bool(r["global_vs_local"])
+            and r["global_vs_local"]["smallest"]["E"] < r["global_vs_local"]["median_E"] / 5
+        ),
+        holds=(
+            "The global vote calls the {prop} used by the {model} model. Image by image the "
+            "answer differs: on its least affected image the score is "
+            "{small:.5f} ({small_sig}), on its most affected {large:.4f}, with a median of "
+            "{median:.4f}. The global test says that a property is used somewhere; the local "
+            "score says on which image, and how much."
+        ),
+        fails=(
+            "Where the global vote calls a property used, the local scores do not vary much "
+            "here: {detail}."
+        ),
+        values=lambda r: _global_local(r),
+    ),
 ]
+
+
+def _votes(r):
+    votes = r["table9_vote"]
+    unbiased = votes["unbiased model"]
+    parts = [
+        f"the unbiased model {'uses' if used else 'does not use'} the {prop.lower()}"
+        for prop, used in unbiased.items()
+    ]
+    background = [m for m in ("dark fur = cats", "dark fur = dogs")
+                  if votes[m]["Background Color"]]  # fmt: skip
+    parts.append(
+        "the biased models use the background color"
+        if len(background) == 2
+        else f"{len(background)} of the two biased models use the background color"
+    )
+    return {"others": ", ".join(parts[:-1]) + " and " + parts[-1], "votes": votes}
+
+
+def _disagreements(r):
+    where = []
+    for model, cells in r["table9"].items():
+        for prop, tests in cells.items():
+            rejected = [p < 0.05 for p in tests.values()]
+            if 0 < sum(rejected) < len(rejected):
+                where.append(f"{model}, {prop.lower()}")
+    cells = sum(len(c) for c in r["table9"].values())
+    return {"n": len(where), "cells": cells, "where": "; ".join(where) or "none"}
+
+
+def _global_local(r):
+    case = r["global_vs_local"]
+    if not case:
+        return {"detail": "no property is called used", "prop": "", "model": "", "small": 0.0,
+                "large": 0.0, "median": 0.0, "small_sig": ""}  # fmt: skip
+    return {
+        "prop": case["property"].lower(),
+        "model": LABELS[case["model"]],
+        "small": case["smallest"]["E"],
+        "small_sig": "significant" if case["smallest"]["significant"] else "not significant",
+        "large": case["largest"]["E"],
+        "median": case["median_E"],
+        "detail": (
+            f"{case['property'].lower()} and the {LABELS[case['model']]} model, smallest E "
+            f"{case['smallest']['E']:.5f} against a median of {case['median_E']:.5f}"
+        ),
+    }

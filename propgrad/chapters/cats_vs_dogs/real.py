@@ -248,3 +248,69 @@ class KaggleCatsDogs:
         """The flip task's sweeps: the first fur edits of each group (half of each class dark)."""
         fur, _, items = self._edits(n_per_class // 2)
         return flip_task_pool(fur, items, n_per_class)
+
+    def ci_sample(self, n_per_class: int) -> dict[str, Any]:
+        """Test images of the two biased splits for the global tests (Table 9).
+
+        The first ``n_per_class`` cats and dogs of each biased test split,
+        their labels and the paper's proxies (fur from the CSV's label, which
+        is what split membership means; background from the corner pixels).
+        There are no exact values for real photos (``exact`` is ``None``).
+        """
+        import numpy as np
+        from PIL import Image
+
+        from propgrad.chapters.cats_vs_dogs.global_tests import corner_brightness
+
+        items = []
+        for split in ("dark-cats", "dark-dogs"):
+            part = cats_dogs_split(self.data_dir, self.fur_labels, split, "test")
+            items += [i for c in (0, 1) for i in [x for x in part if x.label == c][:n_per_class]]
+        images = [Image.open(i.path).convert("RGB") for i in items]
+        return {
+            "images": images,
+            "labels": np.array([i.label for i in items]),
+            "proxies": {"Fur Color": np.array([float(i.fur == "dark") for i in items]),
+                        "Background Color": corner_brightness(images)},
+            "exact": None,
+        }  # fmt: skip
+
+    def guidance_grid(
+        self, models: dict[str, Any], image_scales: Any, text_scales: Any = None
+    ) -> dict[str, Any]:
+        """The paper's Fig. 11: p(cat) of every model over both guidance scales.
+
+        The first light-furred dog of the test data is edited with "change the
+        fur color to dark black" at every pair of image and text guidance
+        scales (:func:`propgrad.interventions.instruct_pix2pix.instruct_pix2pix_grid`,
+        cached).
+
+        Returns
+        -------
+        dict
+            ``{"p_cat": {model: (len(image_scales), len(text_scales))},
+            "image_scales": [...], "text_scales": [...]}``.
+        """
+        import numpy as np
+        from PIL import Image
+
+        from propgrad.interventions.instruct_pix2pix import (
+            instruct_pix2pix_grid,
+            paper_text_scales,
+        )
+        from propgrad.prediction import predict
+
+        text = paper_text_scales() if text_scales is None else text_scales
+        text = text if self.edit["text_scales"] is None else self.edit["text_scales"]
+        item = fur_group(self.data_dir, self.fur_labels, "light dogs")[0]
+        with Image.open(item.path) as image:
+            sweeps = instruct_pix2pix_grid(
+                image.convert("RGB"), FUR_PROMPTS["light"], text, image_scales,
+                editor=self.edit["editor"], num_inference_steps=self.edit["num_inference_steps"],
+                seed=self.edit["seed"], progress=False,
+            )  # fmt: skip
+        p_cat = {
+            m: np.stack([predict(model, s, softmax=True)[:, 0] for s in sweeps])
+            for m, model in models.items()
+        }
+        return {"p_cat": p_cat, "image_scales": list(image_scales), "text_scales": list(text)}

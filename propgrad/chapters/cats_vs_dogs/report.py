@@ -20,6 +20,9 @@ from propgrad.worlds.cats_dogs import SPLITS
 
 __all__ = [
     "all_images",
+    "global_vs_local",
+    "table9",
+    "table9_view",
     "authors_sweep",
     "sweep_conventions",
     "table1",
@@ -195,14 +198,17 @@ def ten_images(
     -------
     dict
         ``{"table6": ..., "table7": ...}``, each ``"<group> / <model>"`` ->
-        E[|∇X|], p < 0.01 and prediction flips of the mean curve.
+        E[|∇X|], p < 0.01 and prediction flips of the mean curve; and
+        ``"scores"``: ``{"fur": Scores, "background": Scores}`` of the images
+        (for the per-image curves of Figs. 13, 16 and 17).
     """
     from propgrad.scores import score_models
 
-    out = {}
+    out: dict[str, Any] = {"scores": {}}
     for name, sweeps in (("table6", fur_sweeps), ("table7", background_sweeps)):
         groups = {g: sweeps[g.lower()][:n_images] for g in paper.TABLE6_GROUPS}
         scores = score_models(models, groups, target="cat", **score_options)
+        out["scores"]["fur" if name == "table6" else "background"] = scores
         out[name] = _record(
             results,
             name,
@@ -213,3 +219,124 @@ def ten_images(
             },
         )
     return out
+
+
+def table9(sample: Mapping[str, Any], models: Mapping[str, Any], *, seed: int = 0,
+           results: Any = None, **options: Any) -> dict[str, Any]:  # fmt: skip
+    """The paper's Table 9 with its proxies, and with the exact values where they are known.
+
+    Parameters
+    ----------
+    sample : mapping
+        A data source's ``ci_sample``: images, labels, ``proxies`` and
+        ``exact`` (or ``None``).
+    models : mapping
+        Split -> classifier.
+    seed : int, optional
+        Seeds CMIknn's permutations.
+    results : Results, optional
+        Records ``table9`` (p-values with the proxies: model -> property ->
+        test), ``table9_vote`` (the majority decision), and ``table9_exact``,
+        ``table9_exact_vote`` with the exact values.
+    **options
+        For :func:`propgrad.chapters.cats_vs_dogs.global_tests.table9`.
+
+    Returns
+    -------
+    dict
+        ``{"proxies": {"p", "vote"}, "exact": {"p", "vote"} or None}``.
+    """
+    from propgrad.chapters.cats_vs_dogs.global_tests import table9 as ci_table
+
+    out: dict[str, Any] = {}
+    for kind in ("proxies", "exact"):
+        if sample[kind] is None:
+            out[kind] = None
+            continue
+        out[kind] = ci_table(models, sample["images"], sample["labels"], sample[kind],
+                             seed=seed, **options)  # fmt: skip
+        suffix = "" if kind == "proxies" else "_exact"
+        _record(results, f"table9{suffix}", out[kind]["p"])
+        if results is not None:
+            results.add(**{f"table9{suffix}_vote": out[kind]["vote"]})
+    return out
+
+
+def global_vs_local(
+    votes: Mapping[str, Mapping[str, bool]],
+    local: Mapping[str, Any],
+    results: Any = None,
+) -> dict[str, Any]:
+    """Where the global test says "used": how much the property matters image by image.
+
+    Among the (model, property) pairs whose majority vote rejects
+    independence, take the one whose per-image E[|∇X|] spreads most (the
+    largest ratio of the largest to the smallest), and return its least and
+    most affected images.
+
+    Parameters
+    ----------
+    votes : mapping
+        Table 9's row label -> property -> vote (:func:`table9`).
+    local : mapping
+        Table 9's property label -> :class:`propgrad.scores.Scores` of the
+        models along that property's sweeps (all groups).
+    results : Results, optional
+        Records ``global_vs_local``.
+
+    Returns
+    -------
+    dict
+        ``model`` (split), ``property``, ``smallest`` and ``largest``
+        (``{"group", "sweep", "E", "significant"}``), ``median_E``; empty
+        when no pair is called "used".
+    """
+    from propgrad.chapters.cats_vs_dogs.global_tests import TABLE9_ROWS
+
+    best, spread = {}, 0.0
+    for split, row in TABLE9_ROWS.items():
+        for prop, used in votes[row].items():
+            if not used or prop not in local:
+                continue
+            table = local[prop].per_sweep
+            mine = table[table["model"] == split].reset_index(drop=True)
+            low, high = mine["E"].idxmin(), mine["E"].idxmax()
+            ratio = float(mine["E"][high] / max(mine["E"][low], 1e-12))
+            if ratio > spread:
+                spread = ratio
+                best = {
+                    "model": split,
+                    "property": prop,
+                    "median_E": float(mine["E"].median()),
+                    **{
+                        name: {
+                            "group": str(mine["group"][i]),
+                            "sweep": int(mine["sweep"][i]),
+                            "E": float(mine["E"][i]),
+                            "significant": bool(mine["significant"][i]),
+                        }  # fmt: skip
+                        for name, i in (("smallest", low), ("largest", high))
+                    },
+                }
+    if results is not None:
+        results.add(global_vs_local=best)
+    return best
+
+
+def table9_view(p_values: Mapping[str, Mapping[str, Mapping[str, float]]], alpha: float = 0.05):
+    """Table 9 for display: ``"<property> / <test>"`` -> p-value with ✓ where p < alpha.
+
+    Returns
+    -------
+    tuple of dict
+        Ours, and the paper's marks ("p<0.05" / "p>0.05") in the same layout.
+    """
+    from propgrad.chapters.cats_vs_dogs.global_tests import TABLE9_REJECTS
+
+    ours = {row: {f"{prop} / {test}": f"{p:.3f} {'✓' if p < alpha else ''}".strip()
+                  for prop, tests in cells.items() for test, p in tests.items()}
+            for row, cells in p_values.items()}  # fmt: skip
+    theirs = {row: {f"{prop} / {test}": "p<0.05" if rejects else "p>0.05"
+                    for prop, tests in cells.items() for test, rejects in tests.items()}
+              for row, cells in TABLE9_REJECTS.items()}  # fmt: skip
+    return ours, theirs

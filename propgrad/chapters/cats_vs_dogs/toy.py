@@ -331,6 +331,44 @@ class ToyCatsDogs:
         )
         return sweeps, np.array([p.label for p in params])
 
+    def guidance_grid(self, models: Any, image_scales: Any, text_scales: Any = None) -> None:
+        """No guidance grid in the toy world: its interventions are exact (see the real source)."""
+        return None
+
+    def ci_sample(self, n_per_class: int) -> dict[str, Any]:
+        """Test images of the two biased splits for the global tests (Table 9).
+
+        The first ``n_per_class`` cats and dogs of each biased test split,
+        their labels, the paper's proxies of the two properties (fur by split
+        membership, background by the corner pixels) and their exact values
+        (the fur tone and background brightness each image was drawn with).
+
+        Returns
+        -------
+        dict
+            ``images`` (uint8 (N, H, W, 3)), ``labels``, ``proxies`` and
+            ``exact`` (Table 9's property label -> values).
+        """
+        from propgrad.chapters.cats_vs_dogs.global_tests import corner_brightness, split_fur
+
+        images, labels, fur, tone, brightness = [], [], [], [], []
+        for split in ("dark-cats", "dark-dogs"):
+            d = self.splits[split]
+            pick = np.concatenate([np.flatnonzero(d.y_test == c)[:n_per_class] for c in (0, 1)])
+            images.append(d.x_test[pick])
+            labels.append(d.y_test[pick])
+            fur.append(split_fur(split, d.y_test[pick]))
+            tone.extend(d.params_test[i].fur_tone for i in pick)
+            brightness.extend(d.params_test[i].background for i in pick)
+        images = np.concatenate(images)
+        return {
+            "images": images,
+            "labels": np.concatenate(labels),
+            "proxies": {"Fur Color": np.concatenate(fur),
+                        "Background Color": corner_brightness(images)},
+            "exact": {"Fur Color": np.array(tone), "Background Color": np.array(brightness)},
+        }  # fmt: skip
+
 
 __all__ = [
     "FLIP_STRENGTH",
