@@ -192,7 +192,7 @@ def find_imagenet_weights(
     ----------
     architectures : mapping
         Label -> ``{"arch": timm name, ...}`` (e.g.
-        :func:`propgrad.experiments.skin_lesions.architecture_table`).
+        :func:`propgrad.chapters.skin_lesions.models.architecture_table`).
     weights : str, Path or mapping
         A folder holding ``<timm name>.safetensors`` (or ``.pth``, ``.bin``,
         or ``<timm name>/model.safetensors`` as the hub stores them), or a

@@ -137,7 +137,7 @@ def beside_paper(
     ours : pandas.DataFrame or mapping
         Our numbers, rows and columns labelled as in the paper.
     paper : pandas.DataFrame or mapping
-        The paper's numbers (from ``propgrad.paper.<chapter>``), same labels.
+        The paper's numbers (from ``propgrad.chapters.<chapter>.paper``), same labels.
         Rows or columns that only one side has are kept; the other side shows
         "–".
     formats : mapping or str, optional

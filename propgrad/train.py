@@ -9,7 +9,7 @@ cross-entropy on
   into uint8 exactly), or
 * an image dataset: a sequence of ``(path, label)`` pairs or of records with
   ``path`` and ``label`` attributes (the real-dataset readers in
-  :mod:`propgrad.datasets` return these); images are read and resized to the
+  chapters' real-data readers return these); images are read and resized to the
   model's input size batch by batch.
 
 Defaults are the paper's (appendices C and D): AdamW with learning rate 1e-4,

@@ -16,7 +16,7 @@ from propgrad.chapters.training_dynamics.toy import (
     TRAINED_WITH_LOADER,
     ToyFaces,
     pick_local_examples,
-    young_data,
+    portrait_data,
 )
 from propgrad.record import Results
 from propgrad.worlds import portraits as pw
@@ -68,8 +68,8 @@ def test_local_examples_errors(split):
 # the toy source
 
 
-def test_young_data_is_the_preset_split():
-    (x, y), evals = young_data(TINY)
+def test_portrait_data_is_the_preset_split():
+    (x, y), evals = portrait_data(TINY)
     assert x.shape == (24, 16, 16, 3) and y.tolist() == [0, 1] * 12
     assert set(evals) == {"test"} and evals["test"][0].shape == (60, 16, 16, 3)
 
@@ -77,7 +77,7 @@ def test_young_data_is_the_preset_split():
 def test_toy_source_keys_its_runs_by_the_old_loader(tmp_path):
     data = ToyFaces(TINY, num_threads=1)
     assert data.kind == "toy" and data.size == 16 and data.n_train == 24
-    assert data.data == {"loader": "propgrad.chapters.training_dynamics.toy:young_data",
+    assert data.data == {"loader": "propgrad.chapters.training_dynamics.toy:portrait_data",
                          "preset": TINY}  # fmt: skip
     # the cache key keeps the loader's name from when the demo's models were trained
     assert data.data_key == {"loader": "propgrad.worlds.portraits:young_data", "preset": TINY}

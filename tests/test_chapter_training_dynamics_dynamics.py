@@ -19,7 +19,7 @@ from propgrad.runs import TrainSpec
 
 TINY_RESNET = {"arch": "resnet18", "model_kwargs": {"channels": [4, 8, 8, 8], "stem_width": 4}}
 PRESET = {"size": 16, "n_train_per_class": 12, "n_test_per_class": 6, "seed": 0}
-DATA = {"loader": "propgrad.chapters.training_dynamics.toy:young_data", "preset": PRESET}
+DATA = {"loader": "propgrad.chapters.training_dynamics.toy:portrait_data", "preset": PRESET}
 SETTINGS = {"epochs": 2, "batch_size": 8, "lr": 1e-3, "augment": "flip"}
 
 
@@ -67,13 +67,13 @@ def test_run_specs_pairs_every_model_with_both_inits(tmp_path):
 
 def test_load_data_calls_the_loader_once(monkeypatch):
     calls = []
-    original = toy.young_data
+    original = toy.portrait_data
 
     def counting(**kwargs):
         calls.append(kwargs)
         return original(**kwargs)
 
-    monkeypatch.setattr(toy, "young_data", counting)
+    monkeypatch.setattr(toy, "portrait_data", counting)
     monkeypatch.setattr(runs, "_DATA", {})
     (x, y), evals = runs.load_data(DATA)
     assert x.shape == (24, 16, 16, 3) and y.tolist() == [0, 1] * 12

@@ -84,12 +84,12 @@ def test_pick_local_faces_follows_the_rule(celeba):
         recipe.pick_local_faces(root, partition="val")
 
 
-def test_young_data_and_data_spec(celeba):
+def test_celeba_data_and_data_spec(celeba):
     root, _ = celeba
     spec = recipe.data_spec(root, n_train_per_class=4, seed=1)
-    assert spec["loader"] == "propgrad.chapters.training_dynamics.real:young_data"
+    assert spec["loader"] == "propgrad.chapters.training_dynamics.real:celeba_data"
     assert spec["root"] == str(root.resolve()) and spec["n_test_per_class"] is None
-    train, evals = recipe.young_data(**{k: v for k, v in spec.items() if k != "loader"})
+    train, evals = recipe.celeba_data(**{k: v for k, v in spec.items() if k != "loader"})
     assert len(train) == 8 and [i.label for i in train] == [0, 1] * 4
     assert all(i.partition == "train" and i.path.is_file() for i in train)
     assert set(evals) == {"test"} and len(evals["test"]) == 4  # 2 not young in the test part

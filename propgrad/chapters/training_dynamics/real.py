@@ -7,7 +7,7 @@ profile. What the paper does, as this source reproduces it:
 * **data**: CelebA's ``Young`` attribute as the label, class-balanced training
   and test sets from the official partitions
   (:meth:`propgrad.chapters.training_dynamics.celeba.CelebA.young_split`,
-  loaded by :func:`young_data`);
+  loaded by :func:`celeba_data`);
 * **models**: eight architectures (:data:`PAPER_MODELS`, timm names), each
   trained once from ImageNet weights read from local files
   (:func:`propgrad.pretrain.find_imagenet_weights`) and once from random
@@ -91,7 +91,7 @@ SHOWN_ATTRIBUTES = (
 
 #: Where the runs' data loader lived when the first models were trained. The
 #: loader's name is part of every run's cache key (``TrainSpec.data_key``), so
-#: the runs keep this name although the loader is now :func:`young_data` here:
+#: the runs keep this name although the loader is now :func:`celeba_data` here:
 #: changing it would retrain every model.
 TRAINED_WITH_LOADER = "propgrad.experiments.celeba:young_data"
 
@@ -106,7 +106,7 @@ def hair_text_scales() -> np.ndarray:
     return paper_text_scales(1.05, 9.75, 0.15)
 
 
-def young_data(
+def celeba_data(
     root: str | Path,
     n_train_per_class: int | None = None,
     n_test_per_class: int | None = None,
@@ -144,9 +144,9 @@ def data_spec(
     n_test_per_class: int | None = None,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """The ``data`` entry of a :class:`~propgrad.runs.TrainSpec` for :func:`young_data`."""
+    """The ``data`` entry of a :class:`~propgrad.runs.TrainSpec` for :func:`celeba_data`."""
     return {
-        "loader": f"{__name__}:young_data",
+        "loader": f"{__name__}:celeba_data",
         "root": str(Path(root).expanduser().resolve()),
         "n_train_per_class": n_train_per_class,
         "n_test_per_class": n_test_per_class,
@@ -457,5 +457,5 @@ __all__ = [
     "hair_sweeps",
     "hair_text_scales",
     "pick_local_faces",
-    "young_data",
+    "celeba_data",
 ]

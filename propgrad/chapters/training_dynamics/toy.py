@@ -85,12 +85,12 @@ PRETRAIN_PRESET: dict[str, Any] = {
 
 #: Where the runs' data loader lived when the cached models were trained. The
 #: loader's name is part of every run's cache key (``TrainSpec.data_key``), so
-#: the runs keep this name although the loader is now :func:`young_data` here:
+#: the runs keep this name although the loader is now :func:`portrait_data` here:
 #: changing it would retrain every model.
 TRAINED_WITH_LOADER = "propgrad.worlds.portraits:young_data"
 
 
-def young_data(
+def portrait_data(
     preset: str | Mapping[str, Any] = "demo",
 ) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
     """Training data and test set of a world preset, as :func:`propgrad.train.fit` takes them.
@@ -248,8 +248,8 @@ class ToyFaces:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The runs' data: :func:`young_data` of the preset."""
-        return {"loader": f"{__name__}:young_data", "preset": self.preset}
+        """The runs' data: :func:`portrait_data` of the preset."""
+        return {"loader": f"{__name__}:portrait_data", "preset": self.preset}
 
     @property
     def data_key(self) -> dict[str, Any]:
@@ -348,5 +348,5 @@ __all__ = [
     "LocalExamples",
     "ToyFaces",
     "pick_local_examples",
-    "young_data",
+    "portrait_data",
 ]
