@@ -307,6 +307,34 @@ class Split:
         return np.array([getattr(p, name) for p in self._params(part)], dtype=float)
 
 
+def copy_preset(presets: Mapping[str, Mapping[str, Any]], preset: Any) -> dict[str, Any]:
+    """A deep copy of a named preset, or of a dict given in its place (safe to modify).
+
+    Parameters
+    ----------
+    presets : mapping
+        Preset name -> settings (a world's ``WORLD_PRESETS``).
+    preset : str or mapping
+        A key of ``presets``, or a dict of the same layout.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ValueError
+        For an unknown preset name (the message lists the known ones).
+    """
+    import copy
+
+    if isinstance(preset, str):
+        if preset not in presets:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(presets)}")
+        preset = presets[preset]
+    return copy.deepcopy(dict(preset))
+
+
 def is_record(params: Any) -> bool:
     """Whether ``params`` is one parameter record (a dataclass instance), not a sequence."""
     return is_dataclass(params) and not isinstance(params, type)

@@ -49,7 +49,6 @@ patch intervention is an exact sweep of that opacity like any ABCD cue.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -59,7 +58,7 @@ from typing import Any
 import numpy as np
 
 from propgrad.sweep import Sweep
-from propgrad.worlds.base import Split, World, unit_properties
+from propgrad.worlds.base import Split, World, copy_preset, unit_properties
 from propgrad.worlds.drawing import to_uint8 as _to_uint8
 from propgrad.worlds.drawing import validate_unit as _validate_unit
 from propgrad.worlds.exact import exact_sweep
@@ -1390,11 +1389,7 @@ def world_preset(preset: str | dict[str, Any] = "demo") -> dict[str, Any]:
     ValueError
         For an unknown preset name.
     """
-    if isinstance(preset, str):
-        if preset not in WORLD_PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(WORLD_PRESETS)}")
-        preset = WORLD_PRESETS[preset]
-    return copy.deepcopy(dict(preset))
+    return copy_preset(WORLD_PRESETS, preset)
 
 
 def make_split_from_preset(

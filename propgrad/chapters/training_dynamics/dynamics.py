@@ -605,7 +605,40 @@ def score_checkpoints(
     )
 
 
+
+class RunsOfSource:
+    """Mixin of the chapter's data sources: their training runs (:func:`run_specs`).
+
+    A source sets ``data``, ``data_key``, ``size``, ``num_threads`` and the
+    class attribute ``class_names``.
+    """
+
+    class_names: tuple[str, ...]
+
+    def runs(
+        self,
+        models: Mapping[str, Mapping[str, Any]],
+        weights: Mapping[str, str],
+        settings: Mapping[str, Any],
+        *,
+        seed: int = 0,
+    ) -> list[Any]:
+        """Every model trained from ``weights`` and from random weights (:func:`run_specs`)."""
+        return run_specs(
+            models,
+            self.data,
+            data_key=self.data_key,
+            weights=weights,
+            image_size=self.size,
+            settings=settings,
+            class_names=self.class_names,
+            seed=seed,
+            num_threads=self.num_threads,
+        )
+
+
 __all__ = [
+    "RunsOfSource",
     "INITS",
     "NORMALISATION",
     "SCORE_COLUMNS",

@@ -41,8 +41,7 @@ from typing import Any
 import numpy as np
 
 from propgrad.chapters.training_dynamics.celeba import CelebA
-from propgrad.chapters.training_dynamics.dynamics import LocalSweeps, run_specs
-from propgrad.runs import TrainSpec
+from propgrad.chapters.training_dynamics.dynamics import LocalSweeps, RunsOfSource
 
 #: The eight models as timm architectures, keyed by the paper's labels.
 PAPER_MODELS: dict[str, dict[str, Any]] = {
@@ -270,7 +269,7 @@ def hair_sweeps(
     )
 
 
-class CelebAFaces:
+class CelebAFaces(RunsOfSource):
     """Real CelebA as the chapter's data source (the paper profile; see the module notes).
 
     Parameters
@@ -301,6 +300,8 @@ class CelebAFaces:
     num_threads : int, optional
         Torch CPU threads per training.
     """
+
+    class_names = tuple(CLASS_NAMES)
 
     kind = "real"
     #: What the traits shown with their correlations are.
@@ -420,27 +421,6 @@ class CelebAFaces:
         from propgrad.pretrain import find_imagenet_weights
 
         return find_imagenet_weights(models, self.imagenet_weights)
-
-    def runs(
-        self,
-        models: Mapping[str, Mapping[str, Any]],
-        weights: Mapping[str, str],
-        settings: Mapping[str, Any],
-        *,
-        seed: int = 0,
-    ) -> list[TrainSpec]:
-        """Every model trained twice, from ``weights`` and from random weights."""
-        return run_specs(
-            models,
-            self.data,
-            data_key=self.data_key,
-            weights=weights,
-            image_size=self.size,
-            settings=settings,
-            class_names=CLASS_NAMES,
-            seed=seed,
-            num_threads=self.num_threads,
-        )
 
 
 __all__ = [

@@ -21,8 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from propgrad.chapters.training_dynamics.dynamics import LocalSweeps, run_specs
-from propgrad.runs import TrainSpec
+from propgrad.chapters.training_dynamics.dynamics import LocalSweeps, RunsOfSource
 from propgrad.worlds import portraits as world
 from propgrad.worlds.drawing import validate_unit
 
@@ -190,7 +189,7 @@ def pick_local_examples(
     return LocalExamples(hair=hair, makeup=makeup)
 
 
-class ToyFaces:
+class ToyFaces(RunsOfSource):
     """The portrait world as the chapter's data source (see the module notes).
 
     Parameters
@@ -208,6 +207,8 @@ class ToyFaces:
     num_threads : int, optional
         Torch CPU threads per training.
     """
+
+    class_names = tuple(world.CLASS_NAMES)
 
     kind = "toy"
     #: What the traits shown with their correlations are.
@@ -316,27 +317,6 @@ class ToyFaces:
             cluster=self.cluster,
             num_threads=self.num_threads,
             progress=False,
-        )
-
-    def runs(
-        self,
-        models: Mapping[str, Mapping[str, Any]],
-        weights: Mapping[str, str],
-        settings: Mapping[str, Any],
-        *,
-        seed: int = 0,
-    ) -> list[TrainSpec]:
-        """Every model trained from ``weights`` and from random weights (:func:`run_specs`)."""
-        return run_specs(
-            models,
-            self.data,
-            data_key=self.data_key,
-            weights=weights,
-            image_size=self.size,
-            settings=settings,
-            class_names=world.CLASS_NAMES,
-            seed=seed,
-            num_threads=self.num_threads,
         )
 
 

@@ -7,13 +7,12 @@ scaled down). Background brightness is independent of the label everywhere.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
-from propgrad.worlds.base import Split
+from propgrad.worlds.base import Split, copy_preset
 from propgrad.worlds.cats_dogs.params import CLASSES, WORLD_DEFAULTS, CatDogParams, sample_params
 from propgrad.worlds.cats_dogs.render import render_batch
 
@@ -182,11 +181,7 @@ def world_preset(preset: str | dict[str, Any] = "demo") -> dict[str, Any]:
     ValueError
         For an unknown preset name.
     """
-    if isinstance(preset, str):
-        if preset not in WORLD_PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(WORLD_PRESETS)}")
-        preset = WORLD_PRESETS[preset]
-    return copy.deepcopy(dict(preset))
+    return copy_preset(WORLD_PRESETS, preset)
 
 
 def make_split_from_preset(
