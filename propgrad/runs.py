@@ -249,6 +249,9 @@ def fit_spec(spec: TrainSpec, *, progress: bool = False) -> Any:
         eval_sets=lambda: load_data(spec.data)[1],
         settings=TrainSettings(**dict(spec.settings)),
         data_key=data_key,
+        # the loader and its arguments fix the evaluation sets too: a trained run is
+        # loaded without rendering or reading them again
+        eval_key={"data": dict(spec.data)},
         keep_checkpoints=spec.keep_checkpoints,
         train_only=spec.train_only,
         progress=progress,

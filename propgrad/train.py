@@ -403,6 +403,7 @@ def fit(
     eval_sets: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
     settings: TrainSettings | None = None,
     data_key: Any = None,
+    eval_key: Any = None,
     keep_checkpoints: bool = False,
     train_only: str | None = None,
     cache: bool = True,
@@ -434,6 +435,12 @@ def fit(
     data_key : object, optional
         JSON-serialisable identity of the training data (e.g. a toy world's
         configuration) used in the cache key instead of hashing the data.
+    eval_key : object, optional
+        JSON-serialisable identity of ``eval_sets`` (not part of the cache
+        key). On a cache hit whose stored accuracies were computed for the
+        same ``eval_key``, they are reused without loading the evaluation data
+        (so loading a trained model renders or reads nothing); otherwise the
+        evaluation data are loaded and compared by digest.
     train_only : {None, "head"}, optional
         ``"head"`` trains only the classifier head (a linear probe: the
         backbone's weights and batch-norm statistics stay as they are);
@@ -529,13 +536,19 @@ def fit(
                 accuracies[name] = _accuracy(classifier, images, 256, device)
         return accuracies, digests
 
+    eval_id = None if eval_key is None else config_key({"eval": eval_key})
     if cache and final_path.is_file():
         payload = torch.load(final_path, map_location="cpu", weights_only=True)
         model.load_state_dict(payload["state_dict"])
         model.eval()
+        if eval_id is not None and payload.get("eval_key") == eval_id:
+            return finish(payload["history"], dict(payload["accuracies"]), True)
         accuracies, digests = evaluate(payload)
-        if digests != payload.get("digests", {}):
-            _save({**payload, "accuracies": accuracies, "digests": digests}, final_path)
+        if digests != payload.get("digests", {}) or payload.get("eval_key") != eval_id:
+            _save(
+                {**payload, "accuracies": accuracies, "digests": digests, "eval_key": eval_id},
+                final_path,
+            )
         return finish(payload["history"], accuracies, True)
 
     if train_images is None:
@@ -612,6 +625,7 @@ def fit(
                 "history": history,
                 "accuracies": accuracies,
                 "digests": digests,
+                "eval_key": eval_id,
             },
             final_path,
         )

@@ -31,7 +31,13 @@ from propgrad.chapters.clip_orientation.sweeps import (
     turntable_sweeps,
 )
 from propgrad.chapters.clip_orientation.toy import demo_turntables, render_turntable_video
-from propgrad.models.clip import ClipModel, descriptor_stats, load_clip, zero_shot_clip
+from propgrad.models.clip import (
+    ClipModel,
+    clip_architecture,
+    descriptor_stats,
+    load_clip,
+    zero_shot_clip,
+)
 from propgrad.record import Results
 from propgrad.sweep import Sweep
 
@@ -61,13 +67,13 @@ def test_paper_descriptors_are_table13():
     assert list(paper.TABLE15) == ["x-axis", "y-axis", "z-axis"]
 
 
-def test_clip_source_reads_names_and_json_configs(tmp_path):
-    assert real.clip_source("ViT-B-32") == {"model_name": "ViT-B-32"}
+def test_clip_architecture_reads_names_and_json_configs(tmp_path):
+    assert clip_architecture("ViT-B-32") == {"model_name": "ViT-B-32"}
     path = tmp_path / "open_clip_config.json"
     path.write_text(json.dumps({"model_cfg": TINY, "preprocess_cfg": {}}))
-    assert real.clip_source(path) == {"model_cfg": TINY}
+    assert clip_architecture(path) == {"model_cfg": TINY}
     with pytest.raises(FileNotFoundError, match="architecture config not found"):
-        real.clip_source(tmp_path / "missing.json")
+        clip_architecture(tmp_path / "missing.json")
 
 
 def test_obj_meshes_are_read_and_normalised(tmp_path):

@@ -145,6 +145,16 @@ def test_table9_and_the_global_versus_local_case(cvd):
         assert case["smallest"]["E"] <= case["median_E"] <= case["largest"]["E"]
 
 
+def test_concepts_and_tcav_at_smoke(cvd):
+    table8 = cvd["table8"]
+    assert [k.split(" / ")[1] for k in table8][:3] == ["1", "2", "3"]
+    names = {"dark fur", "light fur", "bright background", "dark background"}
+    assert all(row["name"] in names and -1.0 <= row["r"] <= 1.0 for row in table8.values())
+    assert set(cvd["tcav"]) == {"Unbiased", "Dark cats bias", "Dark dogs bias"}
+    assert all(set(v) == {"dark fur", "bright background"} for v in cvd["tcav"].values())
+    assert all(0.0 <= s <= 1.0 for v in cvd["tcav"].values() for s in v.values())
+
+
 def test_table4_counts_the_smoke_world(cvd):
     table4 = cvd["table4"]
     assert list(table4) == list(paper.TABLE4)
@@ -177,6 +187,29 @@ def _kaggle_fixture(root, n_per_group=3):
     return root, root / "fur.csv"
 
 
+def _concept_fixture(root):
+    """Probing images, a word list and a tiny random open_clip model saved as a file."""
+    import json
+
+    import open_clip
+    import torch
+    from test_notebook_clip import TINY
+
+    rng = np.random.default_rng(1)
+    probing = root / "probing"
+    probing.mkdir(parents=True)
+    for k in range(12):
+        picture = rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)
+        picture[8:30, 10:34] = (200, 60, 40) if k % 2 else (30, 30, 30)
+        Image.fromarray(picture).save(probing / f"img_{k:03d}.png")
+    words = root / "words.txt"
+    words.write_text("\n".join(["cat", "dog", "dark", "white", "grass", "sofa", "car", "fur"]))
+    torch.manual_seed(0)
+    (root / "tiny.json").write_text(json.dumps(TINY))
+    torch.save(open_clip.CLIP(**TINY).state_dict(), root / "tiny.pt")
+    return probing, words, root / "tiny.pt", root / "tiny.json"
+
+
 def test_paper_branch_runs_on_fixture_data(tmp_path):
     pytest.importorskip("diffusers")
     import warnings
@@ -184,6 +217,7 @@ def test_paper_branch_runs_on_fixture_data(tmp_path):
     from propgrad.interventions.tiny_models import tiny_instruct_pix2pix
 
     data_dir, fur_labels = _kaggle_fixture(tmp_path / "dogs-vs-cats")
+    probing, words, clip_weights, clip_model = _concept_fixture(tmp_path / "concepts")
     editor = tmp_path / "tiny-ip2p"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -194,6 +228,8 @@ def test_paper_branch_runs_on_fixture_data(tmp_path):
         edit_scales=[1.5, 3.0, 6.0, 9.0], n_permutations=50, real_sweep_stride=20,
         n_curve_images=3, n_table_images=2, baseline_pool_per_class=4, baseline_n_per_class=2,
         baseline_resamples=2, baseline_methods=["deeplift"], panel_methods=["deeplift"],
+        probing_dir=str(probing), concept_words=str(words), clip_weights=str(clip_weights),
+        clip_model=str(clip_model), concept_images=12, tcav_images=4, map_method="deeplift",
     )  # fmt: skip
     assert r["profile"] == "paper"
     assert list(r["table5"]) == list(paper.TABLE5)
@@ -215,6 +251,13 @@ def test_paper_branch_runs_on_fixture_data(tmp_path):
     assert set(grid) == set(SPLITS)
     assert all(np.asarray(v).shape == (5, 4) for v in grid.values())
     assert all(0.0 <= x <= 1.0 for v in grid.values() for x in np.ravel(v))
+    # Table 8 named by CLIP over the word list; TCAV scores in [0, 1]
+    assert {row.split(" / ")[0] for row in r["table8"]} == {
+        "Unbiased", "Dark cats bias", "Dark dogs bias"}  # fmt: skip
+    for row in r["table8"].values():
+        assert row["name"] in {"cat", "dog", "dark", "white", "grass", "sofa", "car", "fur"}
+        assert len(row["closest"].split(", ")) == 5
+    assert all(0.0 <= v <= 1.0 for row in r["tcav"].values() for v in row.values())
 
 
 # ---------------------------------------------------------------------------

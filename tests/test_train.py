@@ -645,3 +645,24 @@ def test_float_images_in_unit_range_train_as_their_uint8(cache):
     # the same data: the same run (the second call finds the first in the cache)
     assert as_float.training.key == as_uint8.training.key
     assert as_float.training.from_cache
+
+
+def test_eval_key_reuses_stored_accuracies_without_loading_the_data(cache):
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, size=(6, SIZE, SIZE, 3), dtype=np.uint8)
+    y = np.array([0, 1] * 3)
+    loaded = []
+
+    def evals():
+        loaded.append(1)
+        return {"test": (x, y)}
+
+    key = {"set": "tiny"}
+    first = fit(_classifier(), (x, y), eval_sets=evals, eval_key=key, epochs=1, progress=False)
+    assert loaded == [1]
+    again = fit(_classifier(), (x, y), eval_sets=evals, eval_key=key, epochs=1, progress=False)
+    assert loaded == [1] and again.training.from_cache  # not loaded again
+    assert again.training.accuracies == first.training.accuracies
+    other = fit(_classifier(), (x, y), eval_sets=evals, eval_key={"set": "other"}, epochs=1,
+                progress=False)  # fmt: skip
+    assert loaded == [1, 1] and other.training.accuracies == first.training.accuracies

@@ -56,6 +56,7 @@ module is cheap.
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -193,6 +194,32 @@ def _load_weights(model: Any, path: Path, what: str) -> None:
         raise ValueError(
             f"the weights in {path} do not fit {what}: {_first_lines(error)}"
         ) from error
+
+
+def clip_architecture(model: str | Path) -> dict[str, Any]:
+    """How to build a CLIP: an open_clip name, or a JSON architecture config file.
+
+    Parameters
+    ----------
+    model : str or Path
+        An open_clip model name (``"ViT-B-32"``) or the path of a ``.json``
+        file holding an open_clip config (``embed_dim``, ``vision_cfg``,
+        ``text_cfg``; also the ``model_cfg`` entry of an
+        ``open_clip_config.json``).
+
+    Returns
+    -------
+    dict
+        Keyword arguments for :func:`propgrad.models.clip.load_clip`.
+    """
+    text = str(model)
+    if text.lower().endswith(".json"):
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"CLIP architecture config not found: {path}")
+        cfg = json.loads(path.read_text())
+        return {"model_cfg": cfg.get("model_cfg", cfg)}
+    return {"model_name": text}
 
 
 def load_clip(

@@ -407,6 +407,45 @@ CLAIMS = [
         ),
         values=lambda r: _global_local(r),
     ),
+    Claim(
+        "concepts_track_brightness",
+        condition=lambda r: _concept_names(r)["n_fur"] == 0,
+        holds=(
+            "None of the {n_top} top concepts is named by the fur: every one tracks the "
+            "brightness of the background best ({names}). Naming by correlation favours the "
+            "property that varies over most patches, and most patches are background; the "
+            "concepts say that these models respond to brightness, not which part of the "
+            "picture carries their shortcut. The paper found its concept names as hard to read "
+            '(its Table 8: "vehicles", "cabinets" or "armor" for a cat).'
+        ),
+        fails=(
+            "{n_fur} of the {n_top} top concepts are named by a fur property ({names}): here "
+            "the discovered concepts point at the fur."
+        ),
+        values=lambda r: _concept_names(r),
+    ),
+    Claim(
+        "tcav_sees_the_dark_cats_bias",
+        condition=lambda r: (
+            r["tcav"]["Dark cats bias"]["dark fur"] >= 0.8
+            and r["tcav"]["Dark cats bias"]["dark fur"] > r["tcav"]["Dark dogs bias"]["dark fur"]
+        ),
+        holds=(
+            "TCAV sees the dark-cats model's bias: dark fur raises its cat logit for "
+            "{tcav[Dark cats bias][dark fur]:.0%} of the cat images, against "
+            "{tcav[Dark dogs bias][dark fur]:.0%} for the dark-dogs model. For the unbiased "
+            "model it gives {tcav[Unbiased][dark fur]:.0%}, although that model's local fur "
+            "scores are {fur_ratio:.1f} times smaller than the biased models': a TCAV score "
+            "depends on the concept's example images, which differ from random images in more "
+            "than one property, as much as on the model."
+        ),
+        fails=(
+            "TCAV does not single out the dark-cats model's bias here: dark fur raises the "
+            "cat logit for {tcav[Dark cats bias][dark fur]:.0%} of cat images (dark-cats "
+            "model) and {tcav[Dark dogs bias][dark fur]:.0%} (dark-dogs model)."
+        ),
+        values=lambda r: {"fur_ratio": _biased_over_unbiased_fur(r)},
+    ),
 ]
 
 
@@ -455,3 +494,17 @@ def _global_local(r):
             f"{case['smallest']['E']:.5f} against a median of {case['median_E']:.5f}"
         ),
     }
+
+
+def _concept_names(r):
+    names = [row["name"] for row in r["table8"].values()]
+    return {
+        "n_top": len(names),
+        "n_fur": sum("fur" in n for n in names),
+        "names": ", ".join(f"{k}: {row['name']}" for k, row in r["table8"].items()),
+    }
+
+
+def _biased_over_unbiased_fur(r):
+    fur = _ratio_values(r)["fur"]
+    return min(fur["dark-cats"], fur["dark-dogs"]) / fur["unbiased"]

@@ -161,6 +161,16 @@ class KaggleCatsDogs:
         Settings of every edit.
     cluster : str or dask.distributed.Client, optional
         Where to run the edits.
+    probing_dir : str or Path, optional
+        Probing images for concept discovery (the paper: ImageNet's validation
+        images), any image files in the folder.
+    concept_words : str or Path, optional
+        A text file with one word per line for naming concepts (the paper:
+        the 20K most common Google words).
+    clip_weights : str or Path, optional
+        Local open_clip weights for naming concepts (the paper: CLIP).
+    clip_model : str, optional
+        Their architecture: an open_clip name or a JSON config file.
     """
 
     kind = "real"
@@ -176,8 +186,15 @@ class KaggleCatsDogs:
         num_inference_steps: int = 20,
         seed: int = 0,
         cluster: Any = None,
+        probing_dir: str | Path | None = None,
+        concept_words: str | Path | None = None,
+        clip_weights: str | Path | None = None,
+        clip_model: str = "ViT-B-32",
     ) -> None:
         self.data_dir, self.fur_labels = Path(data_dir), Path(fur_labels)
+        self.probing_dir = None if probing_dir is None else Path(probing_dir)
+        self.concept_words = None if concept_words is None else Path(concept_words)
+        self.clip = {"weights": clip_weights, "model": clip_model}
         self.edit = dict(
             editor=editor,
             text_scales=text_scales,
@@ -314,3 +331,57 @@ class KaggleCatsDogs:
             for m, model in models.items()
         }
         return {"p_cat": p_cat, "image_scales": list(image_scales), "text_scales": list(text)}
+
+    def probing_set(self, n: int, *, size: int = 128) -> dict[str, Any]:
+        """The first ``n`` images of ``probing_dir`` (sorted by name) at ``size`` px; no maps."""
+        import numpy as np
+        from PIL import Image
+
+        if self.probing_dir is None or not self.probing_dir.is_dir():
+            raise FileNotFoundError(
+                f"concept discovery needs probing images: pass probing_dir=<folder of images> "
+                f"(the paper: the ImageNet validation set); got {self.probing_dir}"
+            )
+        suffixes = {".jpg", ".jpeg", ".png", ".JPEG"}
+        files = sorted(f for f in self.probing_dir.iterdir() if f.suffix in suffixes)[:n]
+        images = np.stack(
+            [np.asarray(Image.open(f).convert("RGB").resize((size, size))) for f in files]
+        )
+        return {"images": images, "maps": None}
+
+    def name_concepts(self, found: dict[str, Any], probing: dict[str, Any]) -> dict:
+        """Name every concept by CLIP text probing over ``concept_words`` (per model)."""
+        from propgrad.baselines.concepts import name_by_clip
+        from propgrad.models.clip import clip_architecture, load_clip, text_embeddings
+
+        if self.concept_words is None or self.clip["weights"] is None:
+            raise FileNotFoundError(
+                "naming concepts needs concept_words=<text file, one word per line> (the "
+                "paper: the 20K most common Google words) and clip_weights=<open_clip weights>"
+            )
+        words = [w.strip() for w in self.concept_words.read_text().splitlines() if w.strip()]
+        clip = load_clip(pretrained=self.clip["weights"], **clip_architecture(self.clip["model"]))
+        text = text_embeddings(clip.model, clip.tokenizer, words)
+        return {m: name_by_clip(d, clip, words, text_features=text)
+                for m, d in found["discoveries"].items()}  # fmt: skip
+
+    def tcav_sets(self, n: int, *, seed: int = 0) -> dict[str, Any]:
+        """Images for TCAV from the biased test splits: cats, dark fur, bright corners, random."""
+        import numpy as np
+        from PIL import Image
+
+        from propgrad.chapters.cats_vs_dogs.global_tests import corner_brightness
+
+        items = [i for s in ("dark-cats", "dark-dogs")
+                 for i in cats_dogs_split(self.data_dir, self.fur_labels, s, "test")]  # fmt: skip
+        rng = np.random.default_rng(seed)
+        load = [np.asarray(Image.open(i.path).convert("RGB").resize((128, 128))) for i in items]
+        images = np.stack(load)
+        bright = np.argsort(-corner_brightness(images))
+        dark = [k for k, i in enumerate(items) if i.fur == "dark"]
+        cats = [k for k, i in enumerate(items) if i.label == 0]
+        return {
+            "inputs": images[cats[:n]],
+            "concepts": {"dark fur": images[dark[:n]], "bright background": images[bright[:n]]},
+            "random": images[rng.permutation(len(items))[:n]],
+        }

@@ -223,8 +223,8 @@ class ToyCatsDogs:
 
     @cached_property
     def splits(self) -> dict[str, CatDogSplit]:
-        """The three rendered splits (training and test parts)."""
-        return {s: make_split_from_preset(self.preset["world"], s) for s in SPLITS}
+        """The test parts of the three splits (the training parts are rendered only to train)."""
+        return {s: make_split_from_preset(self.preset["world"], s, test_only=True) for s in SPLITS}
 
     def runs(self) -> list[TrainSpec]:
         """The training runs of the three models."""
@@ -241,23 +241,25 @@ class ToyCatsDogs:
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Images per split, class and part (Table 4's layout)."""
+        n_train = int(self.preset["world"]["n_train_per_class"])  # every split is balanced
         return {
-            f"{split} / {name}": {
-                "Training": int((d.y_train == label).sum()),
-                "Test": int((d.y_test == label).sum()),
-            }
+            f"{split} / {name}": {"Training": n_train, "Test": int((d.y_test == label).sum())}
             for split, d in self.splits.items()
             for label, name in enumerate(CLASSES)
         }
 
     def examples(self, n_per_class: int = 4) -> tuple[dict[str, Any], dict[str, list[str]]]:
-        """The first training images of each class per split, and their class names."""
-        picks = {
-            s: np.concatenate([np.flatnonzero(d.y_train == c)[:n_per_class] for c in (0, 1)])
-            for s, d in self.splits.items()
-        }
-        images = {s: self.splits[s].x_train[i] for s, i in picks.items()}
-        names = {s: [CLASSES[c] for c in self.splits[s].y_train[i]] for s, i in picks.items()}
+        """The first training images of each class per split, and their class names.
+
+        Only these are rendered: a split's samples are drawn one after the
+        other (cat, dog, cat, ...), so the first ``n_per_class`` of each class
+        do not depend on how many follow.
+        """
+        world = {**self.preset["world"], "n_train_per_class": n_per_class, "n_test_per_class": 0}
+        firsts = {s: make_split_from_preset(world, s) for s in SPLITS}
+        order = {s: np.argsort(d.y_train, kind="stable") for s, d in firsts.items()}  # cats first
+        images = {s: d.x_train[order[s]] for s, d in firsts.items()}
+        names = {s: [CLASSES[c] for c in d.y_train[order[s]]] for s, d in firsts.items()}
         return images, names
 
     def group_params(self, n_images: int | None = None, *, last: bool = False) -> dict[str, list]:
@@ -282,13 +284,39 @@ class ToyCatsDogs:
 
         Dark animals are swept towards light fur and light animals towards dark
         fur, over the whole range; the background always goes from dark to
-        bright.
+        bright. Rendering them is the chapter's longest step, so the sweeps are
+        cached on disk (keyed by the world settings and the sizes) and come
+        back memory-mapped: a rerun reads them instead of rendering, and only
+        the frames in use occupy memory.
 
         Returns
         -------
         fur, background : dict
-            Group -> uint8 sweeps (M, N, size, size, 3).
+            Group -> uint8 sweeps (M, N, size, size, 3), read-only.
         """
+        from propgrad.cache import atomic_path, cache_dir, config_key
+
+        key = config_key({"cats_dogs group sweeps": 1, "world": self.preset["world"],
+                          "n_images": int(n_images), "n_steps": int(n_steps)})  # fmt: skip
+        folder = cache_dir("cats_vs_dogs_sweeps", key)
+        names = [f"{kind}-{g.replace(' ', '_')}.npy" for kind in ("fur", "background")
+                 for g in FUR_GROUPS]  # fmt: skip
+        if not all((folder / n).is_file() for n in names):
+            fur, background = self._render_group_sweeps(n_images, n_steps)
+            for kind, arrays in (("fur", fur), ("background", background)):
+                for group, array in arrays.items():
+                    with atomic_path(folder / f"{kind}-{group.replace(' ', '_')}.npy") as tmp:
+                        np.save(tmp, array)
+        loaded = {
+            kind: {g: np.load(folder / f"{kind}-{g.replace(' ', '_')}.npy", mmap_mode="r")
+                   for g in FUR_GROUPS}
+            for kind in ("fur", "background")
+        }  # fmt: skip
+        return loaded["fur"], loaded["background"]
+
+    def _render_group_sweeps(
+        self, n_images: int, n_steps: int
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         full = np.linspace(0.0, 1.0, n_steps)
         fur, background = {}, {}
         for group, params in self.group_params(n_images).items():
@@ -334,6 +362,63 @@ class ToyCatsDogs:
     def guidance_grid(self, models: Any, image_scales: Any, text_scales: Any = None) -> None:
         """No guidance grid in the toy world: its interventions are exact (see the real source)."""
         return None
+
+    def probing_set(self, n_per_class: int) -> dict[str, Any]:
+        """Probing images for concept discovery, with per-pixel maps of the known properties.
+
+        The first ``n_per_class`` cats and dogs of the unbiased test split
+        (fur and background drawn independently of the class). The maps say,
+        per pixel, how much of each known property is there: ``dark fur`` and
+        ``light fur`` on the animal, ``bright background`` and ``dark
+        background`` around it.
+
+        Returns
+        -------
+        dict
+            ``images`` (uint8 (N, H, W, 3)) and ``maps`` (name -> (N, H, W)).
+        """
+        from propgrad.worlds.cats_dogs import animal_mask
+
+        d = self.splits["unbiased"]
+        pick = np.concatenate([np.flatnonzero(d.y_test == c)[:n_per_class] for c in (0, 1)])
+        params = [d.params_test[i] for i in pick]
+        animal = np.stack([animal_mask(p, self.size) for p in params])
+        tone = np.array([p.fur_tone for p in params])[:, None, None]
+        light = np.array([p.background for p in params])[:, None, None]
+        maps = {
+            "dark fur": animal * (1 - tone),
+            "light fur": animal * tone,
+            "bright background": (1 - animal) * light,
+            "dark background": (1 - animal) * (1 - light),
+        }
+        return {"images": d.x_test[pick], "maps": maps}
+
+    def name_concepts(self, found: Mapping[str, Any], probing: Mapping[str, Any]) -> dict:
+        """Name every concept by the known property its patch scores track best (per model)."""
+        from propgrad.baselines.concepts import name_by_properties
+
+        properties = {k: found["patches"].mean_of(v) for k, v in probing["maps"].items()}
+        return {m: name_by_properties(d, properties) for m, d in found["discoveries"].items()}
+
+    def tcav_sets(self, n: int, *, seed: int = 0) -> dict[str, Any]:
+        """Images for TCAV: cats to explain, the two known concepts, random images.
+
+        Fresh samples of the world: ``inputs`` are cats; ``dark fur``
+        animals of both classes have a fur tone below 0.15, ``bright
+        background`` animals a background above 0.85 (everything else drawn as
+        usual); ``random`` animals are drawn without conditions.
+        """
+        from propgrad.worlds.cats_dogs import render_batch
+
+        def draw(k: int, **conditions: Any) -> np.ndarray:
+            return render_batch(WORLD.sample(n, seed=seed + k, **conditions), self.size)
+
+        return {
+            "inputs": draw(0, label="cat"),
+            "concepts": {"dark fur": draw(1, fur_tone=(0.0, 0.15)),
+                         "bright background": draw(2, background=(0.85, 1.0))},
+            "random": draw(3),
+        }  # fmt: skip
 
     def ci_sample(self, n_per_class: int) -> dict[str, Any]:
         """Test images of the two biased splits for the global tests (Table 9).

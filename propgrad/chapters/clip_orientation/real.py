@@ -20,7 +20,6 @@ paper profile:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,32 +54,6 @@ PAPER_MODEL = {"model_name": "ViT-B-32", "quick_gelu": True}
 # ----------------------------------------------------------------------------
 # the model
 # ----------------------------------------------------------------------------
-def clip_source(model: str | Path) -> dict[str, Any]:
-    """How to build a CLIP: an open_clip name, or a JSON architecture config file.
-
-    Parameters
-    ----------
-    model : str or Path
-        An open_clip model name (``"ViT-B-32"``) or the path of a ``.json``
-        file holding an open_clip config (``embed_dim``, ``vision_cfg``,
-        ``text_cfg``; also the ``model_cfg`` entry of an
-        ``open_clip_config.json``).
-
-    Returns
-    -------
-    dict
-        Keyword arguments for :func:`propgrad.models.clip.load_clip`.
-    """
-    text = str(model)
-    if text.lower().endswith(".json"):
-        path = Path(text).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"CLIP architecture config not found: {path}")
-        cfg = json.loads(path.read_text())
-        return {"model_cfg": cfg.get("model_cfg", cfg)}
-    return {"model_name": text}
-
-
 def paper_zero_shot(
     weights: str | Path,
     model: str | Path = PAPER_MODEL["model_name"],
@@ -96,7 +69,7 @@ def paper_zero_shot(
     weights : str or Path
         The weights file (the paper: OpenAI's ViT-B/32).
     model : str or Path, default "ViT-B-32"
-        The architecture (see :func:`clip_source`).
+        The architecture (see :func:`propgrad.models.clip.clip_architecture`).
     quick_gelu : bool, default True
         QuickGELU activations (OpenAI's weights need them).
     descriptors : mapping, optional
@@ -108,14 +81,16 @@ def paper_zero_shot(
     -------
     propgrad.models.clip.ZeroShotCLIP
     """
-    from propgrad.models.clip import load_clip, zero_shot_clip
+    from propgrad.models.clip import clip_architecture, load_clip, zero_shot_clip
 
     if weights is None:
         raise ValueError(
             "the paper profile needs clip_weights: a local file with the CLIP weights (the "
             "paper: OpenAI's ViT-B-32.pt)"
         )
-    clip = load_clip(pretrained=weights, quick_gelu=quick_gelu, device=device, **clip_source(model))
+    clip = load_clip(
+        pretrained=weights, quick_gelu=quick_gelu, device=device, **clip_architecture(model)
+    )
     return zero_shot_clip(clip, descriptors or PAPER_DESCRIPTORS, device=device)
 
 
@@ -346,7 +321,7 @@ class RecordedOrientation:
     weights : str or Path
         The CLIP weights file (the paper: OpenAI's ViT-B-32.pt).
     model : str or Path, default "ViT-B-32"
-        The architecture (see :func:`clip_source`).
+        The architecture (see :func:`propgrad.models.clip.clip_architecture`).
     quick_gelu : bool, default True
         QuickGELU activations (OpenAI's weights need them).
     turntable_dir : str or Path
@@ -466,7 +441,6 @@ __all__ = [
     "PAPER_DESCRIPTORS",
     "PAPER_MODEL",
     "RecordedOrientation",
-    "clip_source",
     "embed_sweeps",
     "embed_task",
     "paper_run",
