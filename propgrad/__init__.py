@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "score_models": "propgrad.scores",
     "mean_behaviour": "propgrad.scores",
     "explain": "propgrad.explanation",
+    "measure_property": "propgrad.measured",
     "sweep_viewer": "propgrad.viewer",
     # many heavy tasks: in this process, a process pool or a Dask cluster
     "run_tasks": "propgrad.tasks",

@@ -30,7 +30,8 @@ class ExplainReport:
     outputs : ndarray
         Model outputs, shape (N, C): one row per image of the sweep.
     grid : ndarray
-        The sweep's grid values (N,), used for plotting. Scores use unit steps.
+        The sweep's grid values (N,), used for plotting (and for the scores
+        with ``per="unit"``; ``metadata["scores_use"]`` says which).
     grid_name : str
         What the grid values are.
     class_names : list of str
@@ -177,6 +178,7 @@ def explain(
     batch_size: int = 32,
     device: str | None = None,
     progress: bool = False,
+    per: str = "step",
 ) -> ExplainReport:
     """Run ``model`` along ``sweep`` and score every output.
 
@@ -212,6 +214,10 @@ def explain(
         Torch device.
     progress : bool, optional
         Show a progress bar while predicting.
+    per : {"step", "unit", "total"}, optional
+        What E[|∇X|] is measured per (:func:`propgrad.scores.per_options`):
+        per step of the sweep (the paper's, default), per unit of the
+        sweep's grid (its property values), or the total over the sweep.
 
     Returns
     -------
@@ -251,13 +257,19 @@ def explain(
         )
     if threshold is None and softmax and n_classes == 2:
         threshold = 0.5
-    score = np.atleast_1d(expected_property_gradient(outputs))
-    test = shuffle_test(outputs.T, n_permutations=n_permutations, alpha=alpha, seed=seed)
+    from propgrad.scores import per_options
+
+    grid = np.asarray(getattr(sweep, "grid", np.arange(len(sweep))), dtype=float)
+    options, factor, unit = per_options(
+        per, len(outputs), {"grid": grid} if per == "unit" else {},
+        getattr(sweep, "grid_name", None),
+    )  # fmt: skip
+    score = np.atleast_1d(expected_property_gradient(outputs, **options)) * factor
+    test = shuffle_test(outputs.T, n_permutations=n_permutations, alpha=alpha, seed=seed, **options)
     flips = prediction_flips(outputs) if n_classes > 1 else 0
     predicted = [names[i] for i in outputs.argmax(axis=1)]
-    grid = np.asarray(getattr(sweep, "grid", np.arange(len(sweep))), dtype=float)
     metadata = dict(getattr(sweep, "metadata", {}))
-    metadata.update({"softmax": softmax, "seed": seed, "scores_use": "unit steps along the sweep"})
+    metadata.update({"softmax": softmax, "seed": seed, "scores_use": unit})
     return ExplainReport(
         outputs=outputs,
         grid=grid,

@@ -29,6 +29,63 @@ from propgrad.stats import shuffle_test
 
 _PER_SWEEP_COLUMNS = ("E", "p_value", "significant", "flips")
 
+#: How E[|∇X|] is reported (see :func:`per_options`).
+PER = ("step", "unit", "total")
+
+
+def per_options(
+    per: str, n_steps: int, measure_options: Mapping[str, Any], grid_name: str | None = None
+) -> tuple[dict[str, Any], float, str]:
+    """Resolve a reporting convention for E[|∇X|] into measure options and a factor.
+
+    Parameters
+    ----------
+    per : {"step", "unit", "total"}
+        ``"step"``: the paper's convention, the mean absolute change per step
+        of the sweep (unit grid). ``"unit"``: per unit of the property, the
+        derivative taken on the property's values (``grid`` in
+        ``measure_options``; a sweep's own grid when it has one). ``"total"``:
+        E per step times the number of steps ``N - 1``, about the total change
+        along the sweep, comparable between sweeps of different lengths.
+    n_steps : int
+        Points along the sweep, ``N``.
+    measure_options : mapping
+        The options for the shuffle test and the gradient (may hold ``grid``).
+    grid_name : str, optional
+        What the grid values are, for the unit label.
+
+    Returns
+    -------
+    options : dict
+        The measure options to use.
+    factor : float
+        Multiply E (per step) by it (``N - 1`` for ``"total"``, else 1).
+    unit : str
+        A label for table headers: ``"per step"``, ``"per unit of ..."`` or
+        ``"total over N - 1 steps"``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``per``, ``"unit"`` without a grid, or a grid with
+        ``"step"`` or ``"total"`` (which are defined on unit steps).
+    """
+    options = dict(measure_options)
+    if per not in PER:
+        raise ValueError(f"per must be one of {PER}, got {per!r}")
+    if per == "unit":
+        if options.get("grid") is None:
+            raise ValueError(
+                "per='unit' needs the property's values: pass grid=... (one value per step) "
+                "or sweeps that carry their grid (propgrad.Sweep)"
+            )
+        return options, 1.0, f"per unit of {grid_name or 'the property'}"
+    if options.get("grid") is not None:
+        raise ValueError(f"per={per!r} measures along unit steps; drop grid=... or use per='unit'")
+    if per == "total":
+        return options, float(n_steps - 1), f"total over {n_steps - 1} steps"
+    return options, 1.0, "per step"
+
 
 def as_outputs(outputs: Any) -> np.ndarray:
     """Return model outputs as a float array (M sweeps, N steps, C outputs).
@@ -143,6 +200,9 @@ class MeanBehaviour:
         The scored output column.
     alpha : float
         Significance level.
+    unit : str
+        What E is measured per (``"per step"``, ``"per unit of ..."``,
+        ``"total over ... steps"``; see :func:`per_options`).
     """
 
     mean_outputs: np.ndarray
@@ -155,6 +215,7 @@ class MeanBehaviour:
     per_sweep: Any
     target: int
     alpha: float
+    unit: str = "per step"
 
     @property
     def n_sweeps(self) -> int:
@@ -266,6 +327,8 @@ def mean_behaviour(
     n_permutations: int = 10_000,
     alpha: float = 0.01,
     seed: int | None = 0,
+    per: str = "step",
+    grid_name: str | None = None,
     **measure_options: Any,
 ) -> MeanBehaviour:
     """The paper's mean behaviour of a group of sweeps, plus per-sweep scores.
@@ -279,6 +342,12 @@ def mean_behaviour(
         The output column whose curve is scored (e.g. 0 for p(cat)).
     class_names, n_permutations, alpha, seed, **measure_options
         As for :func:`sweep_scores`.
+    per : {"step", "unit", "total"}, optional
+        What E is measured per (:func:`per_options`): the paper's per step
+        (default), per unit of the property (needs ``grid``), or the total
+        over the sweep. p-values do not depend on it.
+    grid_name : str, optional
+        What the grid values are (for the unit label).
 
     Returns
     -------
@@ -294,6 +363,7 @@ def mean_behaviour(
     (0.03, 1, True)
     """
     arr = as_outputs(outputs)
+    measure_options, factor, unit = per_options(per, arr.shape[1], measure_options, grid_name)
     column = _target_index(target, arr.shape[2], class_names)
     per_sweep = sweep_scores(
         arr,
@@ -308,17 +378,20 @@ def mean_behaviour(
     test = shuffle_test(
         mean_curve, n_permutations=n_permutations, alpha=alpha, seed=seed, **measure_options
     )
+    if factor != 1.0:
+        per_sweep["E"] = per_sweep["E"] * factor
     return MeanBehaviour(
         mean_outputs=mean_outputs,
         mean_curve=mean_curve,
         std_curve=arr[:, :, column].std(axis=0),
-        expected_property_gradient=float(test.statistic),
+        expected_property_gradient=float(test.statistic) * factor,
         p_value=float(test.p_value),
         significant=bool(test.significant),
         flips=int(flip_counts(mean_outputs)[0]),
         per_sweep=per_sweep,
         target=column,
         alpha=float(alpha),
+        unit=unit,
     )
 
 
@@ -401,10 +474,13 @@ class Scores:
         ``(model, group)`` -> outputs (M, N, C).
     behaviours : dict
         ``(model, group)`` -> :class:`MeanBehaviour`.
+    unit : str
+        What E is measured per (see :func:`per_options`), for table headers.
     """
 
     outputs: dict[tuple[str, str], np.ndarray]
     behaviours: dict[tuple[str, str], MeanBehaviour]
+    unit: str = "per step"
 
     def __getitem__(self, key: tuple[str, str]) -> MeanBehaviour:
         return self.behaviours[key]
@@ -496,6 +572,7 @@ def score_models(
     batch_size: int = 64,
     cache: bool = True,
     progress: bool = True,
+    per: str = "step",
     **measure_options: Any,
 ) -> Scores:
     """Run models along groups of sweeps and score everything in one call.
@@ -518,6 +595,11 @@ def score_models(
         Shuffle-test settings.
     batch_size, cache, progress
         As for :func:`propgrad.prediction.predict_sweeps`.
+    per : {"step", "unit", "total"}, optional
+        What E[|∇X|] is measured per (:func:`per_options`). ``"unit"`` takes
+        the property's values from ``grid=`` or, when the sweeps of a group
+        are :class:`~propgrad.sweep.Sweep` objects with one common grid, from
+        them; the unit then names the sweeps' ``grid_name``.
     **measure_options
         Passed to the shuffle test and gradient (``grid``, ``accuracy``, ...).
 
@@ -543,6 +625,9 @@ def score_models(
             )
         class_names = model.class_names if isinstance(model, Classifier) else None
         for group, group_sweeps in groups.items():
+            options, grid_name = dict(measure_options), None
+            if per == "unit" and options.get("grid") is None:
+                options["grid"], grid_name = _common_grid(group, group_sweeps)
             out = predict_sweeps(
                 net,
                 group_sweeps,
@@ -561,18 +646,41 @@ def score_models(
                 n_permutations=n_permutations,
                 alpha=alpha,
                 seed=seed,
-                **measure_options,
+                per=per,
+                grid_name=grid_name,
+                **options,
             )
-    return Scores(outputs, behaviours)
+    unit = next(iter(behaviours.values())).unit if behaviours else "per step"
+    return Scores(outputs, behaviours, unit)
+
+
+def _common_grid(group: str, sweeps: Any) -> tuple[Any, str | None]:
+    """The one grid the sweeps of a group share (for ``per="unit"``), and its name."""
+    grids = [getattr(s, "grid", None) for s in sweeps] if not isinstance(sweeps, np.ndarray) else []
+    if not grids or any(g is None for g in grids):
+        raise ValueError(
+            f"per='unit' needs the property's values: the sweeps of group {group!r} carry no "
+            "grid (arrays); pass grid=... or propgrad.Sweep objects"
+        )
+    first = np.asarray(grids[0], dtype=float)
+    for g in grids[1:]:
+        if np.shape(g) != first.shape or not np.allclose(g, first):
+            raise ValueError(
+                f"per='unit' needs one grid per group, but the sweeps of group {group!r} have "
+                "different grids; score them in separate groups"
+            )
+    return first, getattr(sweeps[0], "grid_name", None)
 
 
 __all__ = [
+    "PER",
     "MeanBehaviour",
     "Scores",
     "as_outputs",
     "behaviour_table",
     "flip_counts",
     "mean_behaviour",
+    "per_options",
     "score_models",
     "sweep_scores",
     "sweep_table",

@@ -475,3 +475,62 @@ def test_score_models_with_model_preprocess_pairs(monkeypatch, tmp_path):
     assert scores["pair", "g"].target == 1
     with pytest.raises(ValueError, match="unknown output 'dark'"):
         score_models({"pair": (_Brightness.make(4.0), pre)}, sweeps, "dark", n_permutations=K)
+
+
+# ----------------------------------------------------------------------------
+# what E is measured per: step, unit, total
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [11, 21, 41, 101])
+def test_per_unit_and_total_of_a_linear_response_do_not_depend_on_the_steps(n):
+    x = np.linspace(0.0, 1.0, n)
+    p = 0.2 + 0.6 * x
+    outputs = np.stack([1 - p, p], axis=1)[None]
+    step = mean_behaviour(outputs, 1, n_permutations=99)
+    unit = mean_behaviour(outputs, 1, n_permutations=99, per="unit", grid=x)
+    total = mean_behaviour(outputs, 1, n_permutations=99, per="total")
+    assert step.expected_property_gradient == pytest.approx(0.6 / (n - 1))
+    assert unit.expected_property_gradient == pytest.approx(0.6)
+    assert total.expected_property_gradient == pytest.approx(0.6)
+    assert total.per_sweep["E"].iloc[0] == pytest.approx(0.6)
+    assert (step.unit, unit.unit, total.unit) == (
+        "per step", "per unit of the property", f"total over {n - 1} steps")  # fmt: skip
+    # the p-value does not depend on the unit
+    assert unit.p_value == step.p_value == total.p_value
+
+
+def test_per_options_errors():
+    from propgrad.scores import per_options
+
+    with pytest.raises(ValueError, match="per must be one of"):
+        per_options("pixel", 5, {})
+    with pytest.raises(ValueError, match="needs the property's values"):
+        per_options("unit", 5, {})
+    with pytest.raises(ValueError, match="drop grid"):
+        per_options("total", 5, {"grid": np.arange(5.0)})
+
+
+def test_score_models_per_unit_takes_the_grid_of_the_sweeps(monkeypatch, tmp_path):
+    pytest.importorskip("torch")
+    from propgrad.models.classifier import Classifier
+    from propgrad.models.preprocess import Preprocess
+    from propgrad.sweep import Sweep
+
+    monkeypatch.setenv("PROPGRAD_CACHE", str(tmp_path))
+    model = Classifier(_Brightness.make(4.0), Preprocess.named(8, "unit"), "b", ("dark", "light"))
+    grid = np.linspace(0.0, 2.0, 6)
+    frames = [np.full((8, 8, 3), int(40 * v + 20), np.uint8) for v in grid]
+    sweeps = [Sweep(frames, grid, "gain"), Sweep(frames, grid, "gain")]
+    unit = score_models({"m": model}, {"g": sweeps}, target=1, per="unit", progress=False,
+                        n_permutations=99, cache=False)  # fmt: skip
+    step = score_models({"m": model}, {"g": sweeps}, target=1, progress=False,
+                        n_permutations=99, cache=False)  # fmt: skip
+    assert unit.unit == "per unit of gain" and step.unit == "per step"
+    ratio = unit["m", "g"].expected_property_gradient / step["m", "g"].expected_property_gradient
+    assert ratio == pytest.approx(1 / 0.4)  # 0.4 units of gain per step
+    with pytest.raises(ValueError, match="different grids"):
+        other = Sweep(frames, grid * 2, "gain")
+        score_models({"m": model}, {"g": [sweeps[0], other]}, per="unit", progress=False,
+                     cache=False)  # fmt: skip
+    with pytest.raises(ValueError, match="carry no grid"):
+        score_models({"m": model}, {"g": np.stack([np.stack(frames)] * 2)}, per="unit",
+                     progress=False, cache=False)  # fmt: skip
