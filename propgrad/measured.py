@@ -64,11 +64,22 @@ class MeasuredProperty:
 
 
 def _frames(sweep: Any) -> np.ndarray:
-    """The frames as floats in [0, 1], (N, H, W, 3)."""
-    frames = (
-        np.stack([np.asarray(f) for f in sweep]) if not isinstance(sweep, np.ndarray) else sweep
-    )
-    frames = np.asarray(frames)
+    """The frames as floats in [0, 1], (N, H, W, 3), all at the size of the last frame."""
+    if isinstance(sweep, np.ndarray):
+        frames = sweep
+    else:
+        from PIL import Image
+
+        pictures = [np.asarray(f) for f in sweep]
+        height, width = pictures[-1].shape[:2]
+        frames = np.stack(
+            [
+                f
+                if f.shape[:2] == (height, width)
+                else np.asarray(Image.fromarray(f).resize((width, height), Image.BILINEAR))
+                for f in pictures
+            ]
+        )
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"a sweep's frames must be (N, H, W, 3), got shape {frames.shape}")
     if len(frames) < 2:
@@ -82,8 +93,9 @@ def measure_property(sweep: Any, mask: Any = None, *, quantile: float = 0.9) -> 
     Parameters
     ----------
     sweep : Sweep, sequence of images or ndarray
-        The frames in sweep order (uint8 or floats in [0, 1], all the same
-        size).
+        The frames in sweep order (uint8 or floats in [0, 1]). Frames of
+        another size than the last one (e.g. an original photo put in front
+        of an editor's outputs) are resized to it (bilinear).
     mask : array_like, shape (H, W), optional
         Where to measure (booleans or weights in [0, 1]), e.g. the fur of an
         animal. By default, the pixels whose luminance changes most between

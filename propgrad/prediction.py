@@ -3,8 +3,10 @@
 This is the "images -> model outputs" step of the data flow. Training
 evaluation, the flip-prediction task, the baselines, :func:`propgrad.explain`
 and the notebooks all call :func:`predict` (one batch of images) or
-:func:`predict_sweeps` (many sweeps at once, cached on disk). Both run under
-``torch.inference_mode`` in batches and show a progress bar on a terminal only.
+:func:`predict_sweeps` (many sweeps at once, cached on disk sweep by sweep, so
+any subset or reordering of scored sweeps is served from the cache). Both run
+under ``torch.inference_mode`` in batches and show a progress bar on a
+terminal only.
 
 The model is a :class:`propgrad.models.Classifier` (which brings its own
 preprocessing), a ``torch.nn.Module`` with a ``preprocess``, or any callable
@@ -15,11 +17,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from propgrad.cache import cache_dir, config_key, write_npz_atomic
+from propgrad.cache import atomic_path, cache_dir, config_key
+
+#: Sweeps served from the prediction cache (``hits``) and predicted (``misses``)
+#: by :func:`predict_sweeps` in this process; see :func:`cache_stats`.
+_STATS = {"hits": 0, "misses": 0}
 
 
 def _resolve(model: Any, preprocess: Any) -> tuple[Any, Any]:
@@ -36,10 +43,16 @@ def _batches(images: Any, preprocess: Any, batch_size: int):
 
     n = len(images)
     array_batch = isinstance(images, np.ndarray) and isinstance(preprocess, Preprocess)
+    rows_batch = (
+        isinstance(images, _FlatFrames) and images.arrays and isinstance(preprocess, Preprocess)
+    )
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         if array_batch:
             yield preprocess.batch(images[start:stop])
+            continue
+        if rows_batch:
+            yield preprocess.batch(images.rows(start, stop))
             continue
         if torch.is_tensor(images) and preprocess is None:
             yield images[start:stop]
@@ -150,12 +163,26 @@ class _FlatFrames:
 
     def __init__(self, sweeps: Sequence[Any], length: int) -> None:
         self.sweeps, self.length = sweeps, length
+        #: every sweep is a uint8 array (N, H, W, 3): frames can be read as array rows
+        self.arrays = all(
+            isinstance(s, np.ndarray) and s.ndim == 4 and s.dtype == np.uint8 for s in sweeps
+        )
 
     def __len__(self) -> int:
         return len(self.sweeps) * self.length
 
     def __getitem__(self, index: int) -> Any:
         return self.sweeps[index // self.length][index % self.length]
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Frames ``start`` to ``stop`` (flat order) as one uint8 array (B, H, W, 3)."""
+        parts = []
+        while start < stop:
+            sweep, step = divmod(start, self.length)
+            end = min(stop, (sweep + 1) * self.length)
+            parts.append(self.sweeps[sweep][step : step + end - start])
+            start = end
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _sweep_digest(sweep: Any) -> str:
@@ -172,8 +199,11 @@ def _sweep_digest(sweep: Any) -> str:
     return digest.hexdigest()
 
 
-def sweeps_digest(sweeps: Any) -> str:
-    """A short hash of the content of many sweeps (order included).
+def sweep_digests(sweeps: Any) -> list[str]:
+    """The content hash of every sweep (what :func:`predict_sweeps` caches outputs under).
+
+    Hash a group once and pass the result to :func:`predict_sweeps` as
+    ``digests`` for every model scored along it.
 
     Parameters
     ----------
@@ -182,13 +212,53 @@ def sweeps_digest(sweeps: Any) -> str:
 
     Returns
     -------
+    list of str
+        One sha256 (hex) per sweep, in order: an array's shape, dtype and
+        bytes, or a sequence's images one by one.
+    """
+    return [_sweep_digest(sweep) for sweep in sweeps]
+
+
+def sweeps_digest(sweeps: Any, digests: Sequence[str] | None = None) -> str:
+    """A short hash of the content of many sweeps (order included).
+
+    Parameters
+    ----------
+    sweeps : ndarray (M, N, H, W, 3) or sequence of sweeps
+        The sweeps.
+    digests : sequence of str, optional
+        Their :func:`sweep_digests`, when known (then the pixels are not read).
+
+    Returns
+    -------
     str
         16 hex characters.
     """
     digest = hashlib.sha256()
-    for sweep in sweeps:
-        digest.update(_sweep_digest(sweep).encode())
+    for one in sweep_digests(sweeps) if digests is None else digests:
+        digest.update(one.encode())
     return digest.hexdigest()[:16]
+
+
+def cache_stats(reset: bool = False) -> dict[str, int]:
+    """How many sweeps :func:`predict_sweeps` served from its cache and predicted.
+
+    Parameters
+    ----------
+    reset : bool, optional
+        Set both counts to zero after reading them.
+
+    Returns
+    -------
+    dict
+        ``{"hits": ..., "misses": ...}``: sweeps (of one model) found in the
+        cache and sweeps predicted, since the process started or the last reset
+        (calls with ``cache=False`` or without a model identity not counted).
+    """
+    stats = dict(_STATS)
+    if reset:
+        _STATS.update(hits=0, misses=0)
+    return stats
 
 
 def sweep_length(sweeps: Any) -> int:
@@ -212,8 +282,9 @@ def predict_sweeps(
     cache: bool = True,
     progress: bool = True,
     desc: str = "predict sweeps",
+    digests: Sequence[str] | None = None,
 ) -> np.ndarray:
-    """Outputs of one model along many sweeps, batched across sweeps and cached.
+    """Outputs of one model along many sweeps, batched across sweeps and cached per sweep.
 
     Parameters
     ----------
@@ -232,16 +303,24 @@ def predict_sweeps(
     device : str, optional
         Torch device.
     cache : bool, optional
-        Store and reuse the outputs under the cache folder ``outputs/``, keyed
-        by the model's identity (:attr:`Classifier.identity`, or a hash of a
-        module's weights), the preprocessing, ``softmax`` and the sweeps'
-        pixels. Only possible when the preprocessing can be identified (a
-        :class:`~propgrad.models.Preprocess` or ``None``); otherwise nothing is
-        cached.
+        Store and reuse the outputs of every sweep under the cache folder
+        ``outputs/<model key>/<sweep hash>.npy``: the model key is that of
+        the model's identity (:attr:`Classifier.identity`, or a hash of a
+        module's weights), the preprocessing and ``softmax``; the sweep hash
+        that of its pixels (:func:`sweep_digests`). Only the sweeps not found
+        are predicted, so a subset, a reordering or a superset of sweeps scored
+        before costs nothing for those. Outputs a group was cached under
+        before (one file for the whole group) are found too. Only possible
+        when the preprocessing can be identified (a
+        :class:`~propgrad.models.Preprocess` or ``None``); otherwise nothing
+        is cached.
     progress : bool, optional
         Progress bar on a terminal.
     desc : str, optional
         Label of the progress bar.
+    digests : sequence of str, optional
+        The sweeps' :func:`sweep_digests`, when the caller knows them (e.g.
+        scoring many models along one group hashes it once).
 
     Returns
     -------
@@ -251,8 +330,8 @@ def predict_sweeps(
     Raises
     ------
     ValueError
-        If there are no sweeps, their lengths differ, or the model returns
-        NaN or inf.
+        If there are no sweeps, their lengths differ, ``digests`` does not
+        have one entry per sweep, or the model returns NaN or inf.
     """
     from propgrad.models.classifier import Classifier, model_identity
     from propgrad.models.preprocess import Preprocess
@@ -260,7 +339,7 @@ def predict_sweeps(
     n = sweep_length(sweeps)
     m = len(sweeps)
     net, pre = _resolve(model, preprocess)
-    path = None
+    folder = None
     if cache and (pre is None or isinstance(pre, Preprocess)):
         identity = (
             model.identity
@@ -270,37 +349,83 @@ def predict_sweeps(
             else None
         )
         if identity is not None:
-            key = config_key(
-                {
-                    "model": identity,
-                    "preprocess": pre.to_dict() if pre is not None else None,
-                    "softmax": bool(softmax),
-                    "sweeps": sweeps_digest(sweeps),
-                    "shape": [m, n],
-                }
-            )
-            path = cache_dir("outputs") / f"{key}.npz"
-            if path.is_file():
-                with np.load(path) as data:
-                    return data["outputs"]
-    if isinstance(sweeps, np.ndarray):
-        frames: Any = sweeps.reshape(m * n, *sweeps.shape[2:])
-    else:
-        frames = _FlatFrames(sweeps, n)
-    flat = predict(
-        net,
-        frames,
-        pre,
-        batch_size=batch_size,
-        device=device,
-        softmax=softmax,
-        progress=progress,
-        desc=desc,
-    )
-    outputs = flat.reshape(m, n, *flat.shape[1:])
-    if path is not None:
-        write_npz_atomic(path, outputs=outputs)
-    return outputs
+            setting = {
+                "model": identity,
+                "preprocess": pre.to_dict() if pre is not None else None,
+                "softmax": bool(softmax),
+            }
+            folder = cache_dir("outputs", config_key(setting))
+    stored: list[Any] = [None] * m
+    if folder is not None:
+        digests = sweep_digests(sweeps) if digests is None else list(digests)
+        if len(digests) != m:
+            raise ValueError(f"{len(digests)} digests for {m} sweeps")
+        for i, digest in enumerate(digests):
+            stored[i] = _load_sweep(folder / f"{digest[:32]}.npy")
+        if all(out is None for out in stored):
+            legacy = _legacy_group(setting, sweeps_digest(sweeps, digests), m, n)
+            if legacy is not None:
+                for i, digest in enumerate(digests):
+                    stored[i] = legacy[i]
+                    _save_sweep(folder / f"{digest[:32]}.npy", legacy[i])
+    missing = [i for i, out in enumerate(stored) if out is None]
+    if folder is not None:
+        _STATS["hits"] += m - len(missing)
+        _STATS["misses"] += len(missing)
+    if missing:
+        if isinstance(sweeps, np.ndarray) and len(missing) == m:
+            frames: Any = sweeps.reshape(m * n, *sweeps.shape[2:])
+        else:
+            frames = _FlatFrames([sweeps[i] for i in missing], n)
+        flat = predict(
+            net,
+            frames,
+            pre,
+            batch_size=batch_size,
+            device=device,
+            softmax=softmax,
+            progress=progress,
+            desc=desc,
+        )
+        computed = flat.reshape(len(missing), n, *flat.shape[1:])
+        for j, i in enumerate(missing):
+            stored[i] = computed[j]
+            if folder is not None:
+                _save_sweep(folder / f"{digests[i][:32]}.npy", computed[j])
+        if len(missing) == m:
+            return computed
+    return np.stack(stored)
 
 
-__all__ = ["predict", "predict_sweeps", "sweep_length", "sweeps_digest"]
+def _load_sweep(path: Path) -> np.ndarray | None:
+    """The stored outputs of one sweep, or ``None`` (missing or unreadable)."""
+    try:
+        return np.load(path)
+    except (FileNotFoundError, ValueError, OSError):
+        return None
+
+
+def _save_sweep(path: Path, outputs: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, np.ascontiguousarray(outputs))
+
+
+def _legacy_group(setting: dict[str, Any], group: str, m: int, n: int) -> np.ndarray | None:
+    """Outputs cached for a whole group by earlier versions (one ``.npz`` per call)."""
+    key = config_key({**setting, "sweeps": group, "shape": [m, n]})
+    path = cache_dir("outputs") / f"{key}.npz"
+    if not path.is_file():
+        return None
+    with np.load(path) as data:
+        outputs = data["outputs"]
+    return outputs if outputs.shape[:2] == (m, n) else None
+
+
+__all__ = [
+    "cache_stats",
+    "predict",
+    "predict_sweeps",
+    "sweep_digests",
+    "sweep_length",
+    "sweeps_digest",
+]

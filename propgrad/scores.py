@@ -608,9 +608,10 @@ def score_models(
     Scores
     """
     from propgrad.models.classifier import Classifier
-    from propgrad.prediction import predict_sweeps
+    from propgrad.prediction import predict_sweeps, sweep_digests
 
     groups = dict(sweeps) if isinstance(sweeps, Mapping) else {"all": sweeps}
+    digests: dict[str, list[str]] = {}  # each group hashed once, for every model
     outputs: dict[tuple[str, str], np.ndarray] = {}
     behaviours: dict[tuple[str, str], MeanBehaviour] = {}
     for name, model in models.items():
@@ -628,6 +629,8 @@ def score_models(
             options, grid_name = dict(measure_options), None
             if per == "unit" and options.get("grid") is None:
                 options["grid"], grid_name = _common_grid(group, group_sweeps)
+            if cache and group not in digests:
+                digests[group] = sweep_digests(group_sweeps)
             out = predict_sweeps(
                 net,
                 group_sweeps,
@@ -637,6 +640,7 @@ def score_models(
                 cache=cache,
                 progress=progress,
                 desc=f"{name} / {group}",
+                digests=digests.get(group),
             )
             outputs[name, group] = out
             behaviours[name, group] = mean_behaviour(

@@ -147,6 +147,50 @@ def test_embedding_tasks_run_and_cache(tmp_path, tiny):
     np.testing.assert_array_equal(first["x"], again["x"])
 
 
+def test_the_paper_branch_builds_every_sweep_and_loads_clip_once(tmp_path, tiny, monkeypatch):
+    from PIL import Image
+
+    import propgrad.models.clip as clip_mod
+
+    monkeypatch.setenv("PROPGRAD_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(real, "_CLIPS", {})
+    weights = tmp_path / "tiny.pt"
+    torch.save(tiny.model.state_dict(), weights)
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(TINY))
+    root = tmp_path / "turntable"
+    for i, name in enumerate(("elephant", "giraffe", "stegosaurus")):
+        (root / name).mkdir(parents=True)
+        for k in range(4):
+            Image.new("RGB", (40, 30), (40 * k, 60 * i, 90)).save(root / name / f"f{k}.png")
+    calls = {"load_clip": 0, "turntable_sweeps": 0, "rotation_sweeps": 0}
+
+    def counting(module, name):
+        original = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    counting(clip_mod, "load_clip")
+    counting(real, "turntable_sweeps")
+    counting(real, "rotation_sweeps")
+    source = RecordedOrientation(
+        weights, config, quick_gelu=False, turntable_dir=root, mesh="cow", n_angles=6, size=32
+    )
+    shot = source.zero_shot()
+    turntables, rotations, embeddings = source.sweeps()
+    assert calls == {"load_clip": 1, "turntable_sweeps": 1, "rotation_sweeps": 1}
+    assert source.zero_shot() is shot and real._BUILT == {}
+    assert set(embeddings) == {*OBJECTS, "x", "y", "z"}
+    assert embeddings["Giraffe"].shape == (4, 16) and embeddings["z"].shape == (6, 16)
+    for name, sweep in (("Giraffe", turntables["Giraffe"]), ("y", rotations["y"])):
+        expected = image_embeddings(shot, [sweep], cache=False, progress=False)[0]
+        np.testing.assert_allclose(embeddings[name], expected, atol=1e-6)
+
+
 def test_image_embeddings_are_the_embedding_classifiers_outputs(tiny):
     from propgrad.prediction import predict_sweeps
 

@@ -230,6 +230,33 @@ def test_train_run_and_checkpoint_outputs(monkeypatch):
     np.testing.assert_allclose(dyn.curves["ResNet18", "random", "hair"], out.outputs[:, 0, :, 1])
 
 
+def test_scoring_a_trained_run_neither_trains_nor_loads_data(monkeypatch, tmp_path):
+    import shutil
+
+    import propgrad.train as train_mod
+    from propgrad.cache import cache_dir
+
+    monkeypatch.setenv("PROPGRAD_CACHE", str(tmp_path))
+    run = runs.train_run(_spec())
+    sweeps = np.random.default_rng(0).integers(0, 256, (2, 4, 16, 16, 3), dtype=np.uint8)
+    expected = dynamics.checkpoint_outputs(dynamics.ScoreTask(run.spec, sweeps))
+    shutil.rmtree(cache_dir("outputs"))  # predicted again below, from the checkpoint files
+
+    def fail(*args, **kwargs):
+        raise AssertionError("scoring a trained run re-entered training or loaded its data")
+
+    monkeypatch.setattr(train_mod, "fit", fail)
+    monkeypatch.setattr(runs, "fit_spec", fail)
+    monkeypatch.setattr(runs, "load_data", fail)
+    out = dynamics.checkpoint_outputs(dynamics.ScoreTask(run, sweeps))
+    np.testing.assert_array_equal(out.outputs, expected.outputs)
+    assert out.epochs.tolist() == [0, 1, 2] and out.accuracies == run.accuracies
+    assert len(list(cache_dir("outputs").glob("*/*.npy"))) == 3 * 2  # checkpoints x sweeps
+    local = dynamics.LocalSweeps(("hair", "makeup"), sweeps, {}, "greyness", "{:.2f}", "toy")
+    dyn = dynamics.score_checkpoints([run], local, n_permutations=99)
+    np.testing.assert_array_equal(dyn.curves["ResNet18", "random", "hair"], out.outputs[:, 0, :, 1])
+
+
 _TRAIN_SCRIPT = textwrap.dedent(
     """
     import json, sys

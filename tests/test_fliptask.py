@@ -381,3 +381,49 @@ def test_bad_input(sweeps):
         flip_task_scores(clf.model, sweeps, progress=False)
     with pytest.raises(ValueError, match="out of range"):
         flip_task_scores(clf, sweeps, target=2, methods=[], progress=False)
+
+
+def test_attribution_setup_is_done_once_per_call_not_per_chunk(sweeps, fresh_cache, monkeypatch):
+    torch = _torch()
+    import copy
+    import types
+
+    from torch import nn
+
+    import propgrad.baselines.attributions as attributions
+    from propgrad.baselines.fliptask import _end_frames, _model_inputs, flip_task_scores
+    from propgrad.models import Classifier, Preprocess
+
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 2),
+    ).eval()
+    clf = Classifier(net, Preprocess.named(12, "unit"), "inplace")
+    copies = []
+
+    def counting_deepcopy(obj, *args):
+        copies.append(type(obj).__name__)
+        return copy.deepcopy(obj, *args)
+
+    monkeypatch.setattr(attributions, "copy", types.SimpleNamespace(deepcopy=counting_deepcopy))
+    methods = ["guided_gradcam", "deeplift"]
+    result = flip_task_scores(clf, sweeps, methods=methods, chunk=1, cache=False, progress=False)
+    assert copies == ["Sequential"]  # one copy without in-place ReLUs for both methods, 4 chunks
+    assert attributions._SETUP is None
+    assert all(m.inplace for m in net.modules() if isinstance(m, nn.ReLU))
+    # the same scores as every sweep's attribution change on its own (fresh copies each)
+    pre = clf.preprocess
+    for method in methods:
+        for i in range(len(sweeps)):
+            ((before, after),) = _end_frames(sweeps, i, i + 1)
+            alone = attributions.attribution_change(
+                clf, _model_inputs([before], pre), _model_inputs([after], pre), method
+            )
+            np.testing.assert_array_equal(result.scores[method][i : i + 1], alone)
+    assert len(copies) == 1 + 2 * len(sweeps)  # attribution_change: one copy for both maps

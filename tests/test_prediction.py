@@ -12,7 +12,13 @@ from PIL import Image  # noqa: E402
 
 from propgrad.models.classifier import Classifier, create_classifier  # noqa: E402
 from propgrad.models.preprocess import Preprocess  # noqa: E402
-from propgrad.prediction import predict, predict_sweeps, sweeps_digest  # noqa: E402
+from propgrad.prediction import (  # noqa: E402
+    cache_stats,
+    predict,
+    predict_sweeps,
+    sweep_digests,
+    sweeps_digest,
+)
 from propgrad.sweep import Sweep  # noqa: E402
 
 SIZE = 8
@@ -277,10 +283,12 @@ def test_predict_sweeps_caches_outputs(cache):
     model = Counting(MeanColour())
     first = predict_sweeps(model, sweeps, PRE, batch_size=3, progress=False)
     assert model.calls == 3 and model.images == 8
-    files = sorted(cache.glob("*.npz"))
-    assert len(files) == 1
-    with np.load(files[0]) as data:
-        np.testing.assert_array_equal(data["outputs"], first)
+    files = sorted(cache.glob("*/*.npy"))  # one file per sweep, in one folder per model
+    assert len(files) == 2 and files[0].parent == files[1].parent
+    stored = {f.stem for f in files}
+    assert stored == {d[:32] for d in sweep_digests(sweeps)}
+    for i, digest in enumerate(sweep_digests(sweeps)):
+        np.testing.assert_array_equal(np.load(files[0].parent / f"{digest[:32]}.npy"), first[i])
     second = predict_sweeps(model, sweeps, PRE, batch_size=3, progress=False)
     assert model.calls == 3  # loaded, not run
     np.testing.assert_array_equal(second, first)
@@ -308,7 +316,7 @@ def test_predict_sweeps_recomputes_for_new_pixels_model_or_settings(cache):
     changed = sweeps.copy()
     changed[1, 2, 3, 3, 0] ^= 1
     out = predict_sweeps(model, changed, PRE, progress=False)
-    assert model.calls == 2
+    assert model.calls == 2 and model.images == 8 + 4  # only the changed sweep
     np.testing.assert_array_equal(out[0], first[0])
 
     with torch.no_grad():
@@ -321,9 +329,92 @@ def test_predict_sweeps_recomputes_for_new_pixels_model_or_settings(cache):
     assert model.calls == 4
     predict_sweeps(model, sweeps, Preprocess.named(SIZE, "unit"), progress=False)
     assert model.calls == 5
-    predict_sweeps(model, sweeps[::-1], PRE, progress=False)  # order matters
-    assert model.calls == 6
-    assert len(list(cache.glob("*.npz"))) == 6
+    # outputs are cached per sweep: another order is served from the cache
+    np.testing.assert_array_equal(
+        predict_sweeps(model, sweeps[::-1], PRE, progress=False),
+        predict_sweeps(model, sweeps, PRE, progress=False)[::-1],
+    )
+    assert model.calls == 5
+    assert len(list(cache.glob("*/*.npy"))) == 2 + 1 + 2 + 2 + 2
+    assert len(list(cache.iterdir())) == 4  # one folder per model and setting
+
+
+def test_predict_sweeps_serves_any_subset_from_the_cache(cache):
+    sweeps = _sweeps(6, 4, seed=3)
+    model = Counting(MeanColour())
+    cache_stats(reset=True)
+    everything = predict_sweeps(model, sweeps, PRE, batch_size=5, progress=False)
+    assert model.images == 24 and cache_stats() == {"hits": 0, "misses": 6}
+    # subsets, as arrays, lists and memory-mapped views: no model call
+    np.save(cache.parent / "group.npy", sweeps)
+    mapped = np.load(cache.parent / "group.npy", mmap_mode="r")
+    for subset in (sweeps[:2], sweeps[[4, 1]], list(sweeps[3:]), mapped[5:6]):
+        index = [next(j for j in range(6) if np.array_equal(sweeps[j], s)) for s in subset]
+        np.testing.assert_array_equal(
+            predict_sweeps(model, subset, PRE, progress=False), everything[index]
+        )
+    assert model.calls == 5 and model.images == 24
+    assert cache_stats(reset=True) == {"hits": 2 + 2 + 3 + 1, "misses": 6}
+    assert cache_stats() == {"hits": 0, "misses": 0}
+    # a superset predicts only the new sweeps, batched across them
+    more = np.concatenate([sweeps[:3], _sweeps(2, 4, seed=4), sweeps[3:]])
+    out = predict_sweeps(model, more, PRE, batch_size=5, progress=False)
+    assert model.images == 24 + 8 and model.calls == 5 + 2
+    np.testing.assert_array_equal(out[:3], everything[:3])
+    np.testing.assert_array_equal(out[5:], everything[3:])
+    alone = predict_sweeps(model, more[3:5], PRE, cache=False, progress=False)
+    np.testing.assert_allclose(out[3:5], alone, rtol=1e-6, atol=1e-7)
+    assert cache_stats() == {"hits": 6, "misses": 2}
+    # known digests are used as given (the pixels are not hashed again)
+    digests = sweep_digests(sweeps)
+    np.testing.assert_array_equal(
+        predict_sweeps(model, sweeps, PRE, digests=digests, progress=False), everything
+    )
+    np.testing.assert_array_equal(
+        predict_sweeps(model, sweeps[:2], PRE, digests=digests[2:4], progress=False),
+        everything[2:4],
+    )
+    with pytest.raises(ValueError, match="5 digests for 6 sweeps"):
+        predict_sweeps(model, sweeps, PRE, digests=digests[:5], progress=False)
+
+
+def test_predict_sweeps_models_do_not_share_entries(cache):
+    sweeps = _sweeps(3, 4, seed=5)
+    a, b = Counting(MeanColour()), Counting(MeanColour(2))
+    out_a = predict_sweeps(a, sweeps, PRE, progress=False)
+    out_b = predict_sweeps(b, sweeps, PRE, progress=False)
+    assert a.calls == 1 and b.calls == 1 and out_b.shape == (3, 4, 2)
+    np.testing.assert_array_equal(predict_sweeps(a, sweeps[1:], PRE, progress=False), out_a[1:])
+    np.testing.assert_array_equal(predict_sweeps(b, sweeps[:1], PRE, progress=False), out_b[:1])
+    assert a.calls == 1 and b.calls == 1
+    assert len(list(cache.iterdir())) == 2
+
+
+def test_predict_sweeps_reads_outputs_cached_per_group(cache):
+    """Outputs stored for a whole group (one .npz per call, before) are found and split."""
+    from propgrad.cache import config_key, write_npz_atomic
+    from propgrad.models.classifier import model_identity
+
+    sweeps = _sweeps(3, 4, seed=6)
+    model = Counting(MeanColour())
+    expected = predict_sweeps(model, sweeps, PRE, cache=False, progress=False)
+    key = config_key(
+        {
+            "model": model_identity(model),
+            "preprocess": PRE.to_dict(),
+            "softmax": True,
+            "sweeps": sweeps_digest(sweeps),
+            "shape": [3, 4],
+        }
+    )
+    write_npz_atomic(cache / f"{key}.npz", outputs=expected + 1.0)  # marked: read, not run
+    calls = model.calls
+    np.testing.assert_array_equal(predict_sweeps(model, sweeps, PRE, progress=False), expected + 1)
+    np.testing.assert_array_equal(
+        predict_sweeps(model, sweeps[1:], PRE, progress=False), expected[1:] + 1
+    )
+    assert model.calls == calls
+    assert len(list(cache.glob("*/*.npy"))) == 3
 
 
 def test_predict_sweeps_cache_false_always_runs(cache):

@@ -451,12 +451,51 @@ def test_score_models(monkeypatch, tmp_path):
     assert scores.groups("bright")["b"] is scores["bright", "b"]
     assert list(scores.models("a")) == ["bright", "blind"]
 
-    # the predictions were cached: a second run reads them
-    assert len(list((tmp_path / "outputs").glob("*.npz"))) == 4
+    # the predictions were cached, per model and sweep: a second run reads them
+    assert len(list((tmp_path / "outputs").glob("*/*.npy"))) == 2 * (3 + 2)
     again = score_models({"bright": bright}, groups["a"], 0, n_permutations=K, progress=False)
     assert list(again.outputs) == [("bright", "all")]
     np.testing.assert_array_equal(again.outputs["bright", "all"], scores.outputs["bright", "a"])
     assert again["bright", "all"].p_value == scores["bright", "a"].p_value
+
+
+def test_score_models_hashes_each_group_once_and_serves_subsets_from_the_cache(
+    monkeypatch, tmp_path
+):
+    pytest.importorskip("torch")
+    import propgrad.prediction as prediction
+    from propgrad.models.classifier import Classifier
+    from propgrad.models.preprocess import Preprocess
+
+    monkeypatch.setenv("PROPGRAD_CACHE", str(tmp_path))
+    hashed = []
+    original = prediction._sweep_digest
+
+    def counting(sweep):
+        hashed.append(1)
+        return original(sweep)
+
+    monkeypatch.setattr(prediction, "_sweep_digest", counting)
+    pre = Preprocess.named(6, "unit")
+    calls = []
+    models = {}
+    for name, scale in (("bright", 4.0), ("dim", 1.0), ("blind", 0.0)):
+        net = _Brightness.make(scale)
+        net.register_forward_pre_hook(lambda module, args, name=name: calls.append(name))
+        models[name] = Classifier(net, pre, name, ("dark", "light"))
+    groups = {"a": _brightness_sweeps(12, N, seed=1), "b": _brightness_sweeps(11, N, seed=2)}
+    prediction.cache_stats(reset=True)
+    full = score_models(models, groups, 0, n_permutations=K, progress=False)
+    assert len(hashed) == 12 + 11  # every sweep once, not once per model
+    assert prediction.cache_stats(reset=True) == {"hits": 0, "misses": 3 * 23}
+    assert sorted(set(calls)) == ["blind", "bright", "dim"]
+    # Tables 6/7: the first ten sweeps of each group again: all from the cache
+    calls.clear()
+    first = {g: s[:10] for g, s in groups.items()}
+    subset = score_models(models, first, 0, n_permutations=K, progress=False)
+    assert calls == [] and prediction.cache_stats() == {"hits": 3 * 20, "misses": 0}
+    for key, out in subset.outputs.items():
+        np.testing.assert_array_equal(out, full.outputs[key][:10])
 
 
 def test_score_models_with_model_preprocess_pairs(monkeypatch, tmp_path):

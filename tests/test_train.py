@@ -173,7 +173,8 @@ def test_training_beats_chance_on_easy_problem(cache):
     assert out is clf and not clf.model.training
     record = clf.training
     assert [h["epoch"] for h in record.history] == [1, 2, 3]
-    assert set(record.history[0]) == {"epoch", "loss", "train_acc", "seconds"}
+    assert set(record.history[0]) == {"epoch", "loss", "train_acc", "seconds", "data_seconds"}
+    assert 0 < record.history[0]["data_seconds"] < record.history[0]["seconds"]
     assert record.history[-1]["loss"] < record.history[0]["loss"]
     assert record.history[-1]["train_acc"] > 0.8
     assert list(record.accuracies) == ["test", "train"]
@@ -441,6 +442,92 @@ def test_unreadable_training_image(cache, tmp_path):
         fit(_classifier(), list(zip(paths, y.tolist())), epochs=1, progress=False, **FAST)
     with pytest.raises(ValueError, match=r"cannot read training image .*missing\.png"):
         evaluate_accuracy(_classifier(), [(tmp_path / "missing.png", 0)])
+
+
+def _write_jpegs(folder, images):
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, image in enumerate(images):
+        path = folder / f"img_{i:03d}.jpg"
+        Image.fromarray(image).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def test_decoded_images_are_the_per_batch_images(cache, tmp_path):
+    from propgrad.imagecache import decoded_images
+
+    x, y = _easy_data(12, size=24)
+    paths = _write_jpegs(tmp_path / "jpg", x[:6]) + _write_pngs(tmp_path / "png", x[6:])
+    for interpolation in ("bilinear", "bicubic"):
+        plain = train_mod._Images(list(zip(paths, y.tolist())), (SIZE, SIZE), interpolation, "t")
+        cached = train_mod._Images(list(zip(paths, y.tolist())), (SIZE, SIZE), interpolation, "t")
+        cached.decode(progress=False)
+        assert isinstance(cached.decoded, np.memmap)
+        index = np.array([3, 0, 11, 7, 7])
+        a, b = plain.batch(index), cached.batch(index)
+        assert a.dtype == b.dtype == torch.uint8 and b.is_contiguous()
+        assert torch.equal(a, b)
+        assert cached.digest() == plain.digest()  # the training key is unchanged
+    files = sorted((cache / "images").glob("*.npy"))
+    assert len(files) == 2  # one per interpolation
+    # a second call reads the stored array (no decoding)
+    again = decoded_images(paths, (SIZE, SIZE), "bicubic", progress=False)
+    assert sorted((cache / "images").glob("*.npy")) == files
+    assert np.array_equal(again, cached.decoded)
+
+
+def test_decoded_cache_trains_the_same_weights(cache, tmp_path, monkeypatch):
+    x, y = _easy_data(20)
+    pairs = list(zip(_write_jpegs(tmp_path / "train", x), y.tolist()))
+    settings = {"epochs": 1, "progress": False, **{**FAST, "batch_size": 8}}
+    plain = fit(_classifier(), pairs, image_cache=False, cache=False, **settings)
+    assert not (cache / "images").exists()
+    decoded = fit(_classifier(), pairs, **settings)
+    assert len(list((cache / "images").glob("*.npy"))) == 1
+    _assert_same(_weights(decoded), _weights(plain))
+    # the training key is that of the per-batch reading (its data part: the paths' digest)
+    images = train_mod._Images(pairs, (SIZE, SIZE), "bilinear", "t")
+    assert decoded.training.config["data"] == images.digest()
+
+    # a new run on the same files reads no image file again
+    def no_reading(self, i):
+        raise AssertionError("an image file was decoded again")
+
+    monkeypatch.setattr(train_mod._Images, "_read", no_reading)
+    again = fit(_classifier(), pairs, keep_checkpoints=True, **settings)
+    _assert_same(_weights(again), _weights(plain))
+
+
+def test_changed_image_file_invalidates_the_decoded_cache(cache, tmp_path):
+    import os
+
+    from propgrad.imagecache import decoded_images, decoded_key
+
+    x, _ = _easy_data(4)
+    paths = _write_pngs(tmp_path / "imgs", x)
+    first = np.array(decoded_images(paths, (SIZE, SIZE), "bilinear", progress=False))
+    key = decoded_key(paths, (SIZE, SIZE), "bilinear")
+    assert decoded_key(paths, (SIZE, SIZE), "bicubic") != key
+    assert decoded_key(paths, (SIZE + 1, SIZE), "bilinear") != key
+    # new pixels and a new modification time
+    Image.fromarray(255 - x[1]).save(paths[1])
+    stat = paths[1].stat()
+    os.utime(paths[1], ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert decoded_key(paths, (SIZE, SIZE), "bilinear") != key
+    second = np.asarray(decoded_images(paths, (SIZE, SIZE), "bilinear", progress=False))
+    assert second.shape == (4, 3, SIZE, SIZE)  # channels first, as model batches are
+    assert np.array_equal(second[1], (255 - x[1]).transpose(2, 0, 1))
+    assert np.array_equal(second[0], first[0])
+    # a file of another size with the same modification time too
+    before, mtime = decoded_key(paths, (SIZE, SIZE), "bilinear"), paths[2].stat().st_mtime_ns
+    with open(paths[2], "ab") as handle:
+        handle.write(b"\0")
+    os.utime(paths[2], ns=(mtime, mtime))
+    assert decoded_key(paths, (SIZE, SIZE), "bilinear") != before
+    paths[3].unlink()
+    with pytest.raises(ValueError, match=r"cannot read training image .*img_003\.png"):
+        decoded_images(paths, (SIZE, SIZE), "bilinear", progress=False)
 
 
 # ---------------------------------------------------------------- evaluate_accuracy

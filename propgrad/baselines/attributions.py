@@ -69,15 +69,53 @@ def _validate_method(method: str) -> str:
     return method
 
 
+#: Set up once per block of :func:`_setup_once`: key -> (the objects the key's ids
+#: refer to, kept alive, and the value). ``None`` outside such a block.
+_SETUP: dict[tuple[Any, ...], tuple[Any, Any]] | None = None
+
+
+@contextlib.contextmanager
+def _setup_once() -> Iterator[None]:
+    """Within the block, the per-model setup of an attribution is done once per model.
+
+    The copy without in-place activations (:func:`_without_inplace`) and the
+    Guided Grad-CAM layer (:func:`~propgrad.baselines.layers.gradcam_layer`)
+    of a model are made the first time they are needed and reused by every
+    later :func:`attribute` call in the block (e.g. every chunk of the flip
+    task, both maps of :func:`attribution_change`). The weights of the models
+    attributed in the block must not change inside it. Blocks nest; the
+    outermost one ends the reuse.
+    """
+    global _SETUP
+    outer = _SETUP is not None
+    if not outer:
+        _SETUP = {}
+    try:
+        yield
+    finally:
+        if not outer:
+            _SETUP = None
+
+
+def _once(key: tuple[Any, ...], keep: Any, make: Any) -> Any:
+    """``make()``, or its result for the same key earlier in a :func:`_setup_once` block."""
+    if _SETUP is None:
+        return make()
+    if key not in _SETUP:
+        _SETUP[key] = (keep, make())
+    return _SETUP[key][1]
+
+
 def _without_inplace(model: Any, layer: Any = None) -> tuple[Any, Any]:
     """Copy ``model`` with every ``inplace=True`` activation switched off.
 
     Guided Backprop and DeepLift hook the activation modules; with older captum
     releases (and torch's full backward hooks) in-place activations make that
     fail. captum 0.9 copes, and gives the same maps either way, so this is a
-    safety net whose only cost is a copy of the weights. The user's model is
-    never modified; without in-place modules it is returned as is. ``layer`` (a
-    module of ``model``) is mapped onto the copy.
+    safety net whose only cost is a copy of the weights (made once per model
+    within :func:`_setup_once`). The user's model is never modified; without
+    in-place modules it is returned as is. ``layer`` (a module of ``model``)
+    is mapped onto the copy.
     """
     if not any(getattr(m, "inplace", False) is True for m in model.modules()):
         return model, layer
@@ -86,10 +124,15 @@ def _without_inplace(model: Any, layer: Any = None) -> tuple[Any, Any]:
         name = next((n for n, m in model.named_modules() if m is layer), None)
         if name is None:
             raise ValueError("layer is not a submodule of model")
-    clone = copy.deepcopy(model)
-    for m in clone.modules():
-        if getattr(m, "inplace", False) is True:
-            m.inplace = False
+
+    def copy_without_inplace() -> Any:
+        clone = copy.deepcopy(model)
+        for m in clone.modules():
+            if getattr(m, "inplace", False) is True:
+                m.inplace = False
+        return clone
+
+    clone = _once(("without_inplace", id(model)), model, copy_without_inplace)
     new_layer = clone.get_submodule(name) if name is not None else None
     return clone, new_layer
 
@@ -299,7 +342,12 @@ def _captum_attribute(
         if layer is None:
             from propgrad.baselines.layers import gradcam_layer
 
-            chosen = gradcam_layer(net, input_size=tuple(inputs.shape[-2:]))
+            size = tuple(inputs.shape[-2:])
+            chosen = _once(
+                ("gradcam_layer", id(net), size),
+                net,
+                lambda: gradcam_layer(net, input_size=size),
+            )
             net, layer = chosen.model, chosen.layer
         net, net_layer = _without_inplace(net, layer)
         return cattr.GuidedGradCam(net, net_layer).attribute(inputs, target=target, **options)
@@ -463,8 +511,10 @@ def attribution_change(
                 before, validate_preprocess(preprocess, "SLIC superpixels")
             )
         kw["seed"] = seed
-    a0 = attribute(net, before, method, target, preprocess=preprocess, **kw).astype(np.float64)
-    a1 = attribute(net, after, method, target, preprocess=preprocess, **kw).astype(np.float64)
+    with _setup_once():  # one copy of the model, one Grad-CAM layer for both maps
+        a0 = attribute(net, before, method, target, preprocess=preprocess, **kw)
+        a1 = attribute(net, after, method, target, preprocess=preprocess, **kw)
+    a0, a1 = a0.astype(np.float64), a1.astype(np.float64)
     diff = (a1 - a0).reshape(a0.shape[0], -1)
     return np.mean(diff**2, axis=1)
 

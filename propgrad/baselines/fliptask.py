@@ -430,7 +430,12 @@ def flip_task_scores(
         :class:`~propgrad.models.Preprocess`.
     """
     from propgrad.baselines._checks import validate_preprocess
-    from propgrad.baselines.attributions import METHODS, _validate_method, attribution_change
+    from propgrad.baselines.attributions import (
+        METHODS,
+        _setup_once,
+        _validate_method,
+        attribution_change,
+    )
     from propgrad.cache import write_npz_atomic
     from propgrad.measure import expected_property_gradient
     from propgrad.models.classifier import split_model
@@ -467,45 +472,48 @@ def flip_task_scores(
     net.eval()
     param = next(net.parameters(), None)
     where = param.device if param is not None else "cpu"
-    for method in methods:
-        final = None if folder is None else folder / f"{method}.npz"
-        done = None if final is None else _load(final)
-        if done is not None:
-            scores[method] = done
-            continue
-        starts = range(0, m, chunk)
-        if progress:
-            from tqdm.auto import tqdm
+    # the model's copy without in-place activations and its Grad-CAM layer are made
+    # once for all methods and chunks, not per chunk (the weights do not change here)
+    with _setup_once():
+        for method in methods:
+            final = None if folder is None else folder / f"{method}.npz"
+            done = None if final is None else _load(final)
+            if done is not None:
+                scores[method] = done
+                continue
+            starts = range(0, m, chunk)
+            if progress:
+                from tqdm.auto import tqdm
 
-            starts = tqdm(starts, desc=method, disable=None)
-        parts, part_files = [], []
-        for start in starts:
-            stop = min(start + chunk, m)
-            part = None if folder is None else folder / f"{method}.{start}-{stop}.npz"
-            score = None if part is None else _load(part)
-            if score is None:
-                ends = _end_frames(sweeps, start, stop)
-                before = _model_inputs([b for b, _ in ends], pre).to(where)
-                after = _model_inputs([a for _, a in ends], pre).to(where)
-                score = attribution_change(
-                    net,
-                    before,
-                    after,
-                    method,
-                    target,
-                    preprocess=pre,
-                    seed=int(seed) + start,
-                    n_samples=n_samples,
-                )
-                if part is not None:
-                    write_npz_atomic(part, score=score)
-            parts.append(score)
-            part_files.append(part)
-        scores[method] = np.concatenate(parts)
-        if final is not None:
-            write_npz_atomic(final, score=scores[method])
-            for path in part_files:
-                path.unlink(missing_ok=True)
+                starts = tqdm(starts, desc=method, disable=None)
+            parts, part_files = [], []
+            for start in starts:
+                stop = min(start + chunk, m)
+                part = None if folder is None else folder / f"{method}.{start}-{stop}.npz"
+                score = None if part is None else _load(part)
+                if score is None:
+                    ends = _end_frames(sweeps, start, stop)
+                    before = _model_inputs([b for b, _ in ends], pre).to(where)
+                    after = _model_inputs([a for _, a in ends], pre).to(where)
+                    score = attribution_change(
+                        net,
+                        before,
+                        after,
+                        method,
+                        target,
+                        preprocess=pre,
+                        seed=int(seed) + start,
+                        n_samples=n_samples,
+                    )
+                    if part is not None:
+                        write_npz_atomic(part, score=score)
+                parts.append(score)
+                part_files.append(part)
+            scores[method] = np.concatenate(parts)
+            if final is not None:
+                write_npz_atomic(final, score=scores[method])
+                for path in part_files:
+                    path.unlink(missing_ok=True)
     return FlipTaskScores(scores=scores, flips=flips, outputs=outputs)
 
 

@@ -229,13 +229,29 @@ class Preprocess:
         return out.clamp_(0.0, 1.0)
 
     # ----------------------------------------------------------- normalisation
-    def normalise(self, x: Any) -> Any:
-        """Map a float batch in [0, 1] (B, 3, H, W) to the model's input range."""
+    def normalise(self, x: Any, *, inplace: bool = False) -> Any:
+        """Map a float batch in [0, 1] (B, 3, H, W) to the model's input range.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Float images in [0, 1].
+        inplace : bool, optional
+            Overwrite ``x`` (a tensor the caller owns and needs no more)
+            instead of making a new one; the same values.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(x - mean) / std``, channel by channel.
+        """
         import torch
 
         mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
         std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-        return (x - mean) / std
+        # the same floats as (x - mean) / std; dividing the new tensor in place is several
+        # times faster on a CPU than a second broadcast into a new one
+        return (x.sub_(mean) if inplace else x - mean).div_(std)
 
     def unnormalise(self, x: Any) -> np.ndarray:
         """Undo the normalisation of model inputs, for showing them as pictures.

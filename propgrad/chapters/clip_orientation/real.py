@@ -16,6 +16,9 @@ paper profile:
 * Embedding every frame is the heavy step; :func:`embed_sweeps` submits one
   task per sweep through :func:`propgrad.tasks.run_tasks` (in this process,
   a local process pool, or a Dask cluster), each cached under its job.
+  Run in this process (no cluster), the tasks embed the sweeps
+  :func:`paper_run` has built already, with the CLIP the data source has
+  loaded already: nothing is read, rendered or loaded twice.
 """
 
 from __future__ import annotations
@@ -54,6 +57,14 @@ PAPER_MODEL = {"model_name": "ViT-B-32", "quick_gelu": True}
 # ----------------------------------------------------------------------------
 # the model
 # ----------------------------------------------------------------------------
+def _require_weights(weights: str | Path | None) -> None:
+    if weights is None:
+        raise ValueError(
+            "the paper profile needs clip_weights: a local file with the CLIP weights (the "
+            "paper: OpenAI's ViT-B-32.pt)"
+        )
+
+
 def paper_zero_shot(
     weights: str | Path,
     model: str | Path = PAPER_MODEL["model_name"],
@@ -83,11 +94,7 @@ def paper_zero_shot(
     """
     from propgrad.models.clip import clip_architecture, load_clip, zero_shot_clip
 
-    if weights is None:
-        raise ValueError(
-            "the paper profile needs clip_weights: a local file with the CLIP weights (the "
-            "paper: OpenAI's ViT-B-32.pt)"
-        )
+    _require_weights(weights)
     clip = load_clip(
         pretrained=weights, quick_gelu=quick_gelu, device=device, **clip_architecture(model)
     )
@@ -111,27 +118,37 @@ def _fingerprint(path: str | Path) -> str:
 
 _CLIPS: dict[str, Any] = {}
 
+#: Sweeps :func:`paper_run` built in this process, by the key of their job, for
+#: the embedding tasks that run here (they would build them again otherwise).
+_BUILT: dict[str, Any] = {}
+
 
 def _worker_clip(spec: Mapping[str, Any]) -> Any:
-    """The zero-shot CLIP of a job, loaded once per process."""
+    """The zero-shot CLIP of a job, loaded once per process (shared with the data source).
+
+    Loaded on the CPU, as :meth:`RecordedOrientation.zero_shot` loads it (its
+    texts embedded there); the image embeddings move it to the GPU when
+    there is one (:func:`propgrad.prediction.predict`).
+    """
     from propgrad.cache import config_key
 
     key = config_key(dict(spec))
     if key not in _CLIPS:
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
         _CLIPS.clear()
-        _CLIPS[key] = paper_zero_shot(
-            spec["weights"],
-            spec["model"],
-            quick_gelu=spec["quick_gelu"],
-            device=device,
-        )
+        _CLIPS[key] = paper_zero_shot(spec["weights"], spec["model"], quick_gelu=spec["quick_gelu"])
     return _CLIPS[key]
 
 
+def _sweep_key(job: Mapping[str, Any]) -> str:
+    from propgrad.cache import config_key
+
+    return config_key({"sweep": dict(job)})
+
+
 def _make_sweep(job: Mapping[str, Any]) -> Any:
+    built = _BUILT.get(_sweep_key(job))
+    if built is not None:
+        return built
     if job["kind"] == "turntable":
         return turntable_sweeps({"_": job["source"]}, size=job["size"], stride=job["stride"])["_"]
     return rotation_sweeps(
@@ -190,16 +207,27 @@ def rotation_job(
     }
 
 
+_SHA256: dict[tuple[str, int, int], str] = {}
+
+
 def _clip_spec(weights: str | Path, model: str | Path, quick_gelu: bool) -> dict[str, Any]:
-    """The CLIP part of an embedding job: where the weights are, and their sha256."""
+    """The CLIP part of an embedding job: where the weights are, and their sha256.
+
+    The hash of a file is kept for this process while its size and
+    modification time stay the same (the weights are hundreds of MB).
+    """
     from propgrad.assets import file_sha256
 
     weights = Path(weights).expanduser()
     if not weights.is_file():
         raise FileNotFoundError(f"CLIP weights file not found: {weights}")
+    stat = weights.stat()
+    known = (str(weights.resolve()), int(stat.st_size), int(stat.st_mtime_ns))
+    if known not in _SHA256:
+        _SHA256[known] = file_sha256(weights)
     return {
         "weights": str(weights),
-        "sha256": file_sha256(weights),
+        "sha256": _SHA256[known],
         "model": str(model),
         "quick_gelu": bool(quick_gelu),
     }
@@ -307,9 +335,15 @@ def paper_run(
     rotations = rotation_sweeps(mesh, AXES, n_angles, size=size, rotation=rotation)
     jobs = {o: turntable_job(p, size=size, stride=stride) for o, p in recordings.items()}
     jobs |= {a: rotation_job(mesh, a, n_angles, size=size, rotation=rotation) for a in AXES}
-    embeddings = embed_sweeps(
-        jobs, weights, model, quick_gelu=quick_gelu, cluster=cluster, progress=progress
-    )
+    if cluster is None:  # the tasks run here: they embed the sweeps built above
+        built = {**turntables, **rotations}
+        _BUILT.update({_sweep_key(job): built[name] for name, job in jobs.items()})
+    try:
+        embeddings = embed_sweeps(
+            jobs, weights, model, quick_gelu=quick_gelu, cluster=cluster, progress=progress
+        )
+    finally:
+        _BUILT.clear()
     return turntables, rotations, embeddings
 
 
@@ -402,9 +436,15 @@ class RecordedOrientation:
         return ROTATED_OBJECT
 
     def zero_shot(self) -> Any:
-        """The paper's zero-shot CLIP (:func:`paper_zero_shot`), loaded once."""
+        """The paper's zero-shot CLIP (:func:`paper_zero_shot`), loaded once.
+
+        The embedding tasks that run in this process (no cluster) use the same
+        loaded model.
+        """
         if self._zero_shot is None:
-            self._zero_shot = paper_zero_shot(self.weights, self.model, quick_gelu=self.quick_gelu)
+            _require_weights(self.weights)
+            spec = _clip_spec(self.weights, self.model, self.quick_gelu)
+            self._zero_shot = _worker_clip(spec)
         return self._zero_shot
 
     def summary(self) -> str:

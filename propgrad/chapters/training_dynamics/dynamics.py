@@ -197,8 +197,11 @@ class ScoreTask:
 
     Parameters
     ----------
-    spec : TrainSpec
-        The run (from :func:`run_specs`; trained before, or trained now).
+    spec : TrainSpec or TrainedRun
+        The run: a :class:`~propgrad.runs.TrainedRun` (what
+        :func:`propgrad.runs.train_runs` returned: its checkpoints are read
+        directly), or a :class:`~propgrad.runs.TrainSpec` from
+        :func:`run_specs` (trained now if needed).
     sweeps : ndarray or sequence
         M sweeps of equal length N: a uint8 array (M, N, H, W, 3), or a
         sequence of :class:`~propgrad.sweep.Sweep` objects or (N, H, W, 3)
@@ -211,7 +214,7 @@ class ScoreTask:
         Torch device (default: CUDA when available).
     """
 
-    spec: TrainSpec
+    spec: Any
     sweeps: Any
     epochs: tuple[int, ...] | None = None
     batch_size: int = 64
@@ -244,12 +247,14 @@ class RunOutputs:
 def checkpoint_outputs(task: ScoreTask) -> RunOutputs:
     """Predict along the sweeps with every kept checkpoint of a run.
 
-    The run is trained if it is not finished yet (:func:`propgrad.runs.fit_spec`);
-    then one model is built and each checkpoint's weights are loaded into it
-    in turn; every prediction goes through
-    :func:`propgrad.prediction.predict_sweeps` (all frames of all sweeps
-    batched, cached under the checkpoint's weights). A task for
-    :func:`propgrad.tasks.run_tasks`.
+    A trained run (:class:`~propgrad.runs.TrainedRun`) is read from its kept
+    checkpoint files without re-entering training or loading its data; a
+    :class:`~propgrad.runs.TrainSpec` is first trained, or found finished,
+    by :func:`propgrad.runs.train_run`. Then one model is built and each
+    checkpoint's weights are loaded into it in turn; every prediction goes
+    through :func:`propgrad.prediction.predict_sweeps` (all frames of all
+    sweeps batched, cached per checkpoint and sweep; the sweeps are hashed
+    once for all checkpoints). A task for :func:`propgrad.tasks.run_tasks`.
 
     Parameters
     ----------
@@ -267,22 +272,24 @@ def checkpoint_outputs(task: ScoreTask) -> RunOutputs:
     """
     import torch
 
-    from propgrad.prediction import predict_sweeps
-    from propgrad.runs import fit_spec
+    from propgrad.prediction import predict_sweeps, sweep_digests
+    from propgrad.runs import TrainedRun, build_classifier, train_run
 
-    model_label, init = run_label(task.spec)
-    classifier = fit_spec(task.spec)
-    record = classifier.training
-    kept = dict(record.checkpoints)
+    run = task.spec if isinstance(task.spec, TrainedRun) else train_run(task.spec)
+    model_label, init = run_label(run.spec)
+    kept = dict(run.checkpoints)
     epochs = sorted(kept) if task.epochs is None else [int(e) for e in task.epochs]
     missing = [e for e in epochs if e not in kept]
     if missing:
         raise ValueError(f"{model_label} ({init}): no checkpoint kept for epochs {missing}")
-    model = classifier.model
+    classifier = build_classifier(run.spec, checkpoint=kept[epochs[0]]) if epochs else None
+    digests = sweep_digests(task.sweeps)
     outputs = []
-    for epoch in epochs:
-        state = torch.load(kept[epoch], map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
+    for i, epoch in enumerate(epochs):
+        model = classifier.model
+        if i > 0:
+            state = torch.load(kept[epoch], map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
         model.eval()
         outputs.append(
             predict_sweeps(
@@ -292,6 +299,7 @@ def checkpoint_outputs(task: ScoreTask) -> RunOutputs:
                 batch_size=task.batch_size,
                 device=task.device,
                 progress=False,
+                digests=digests,
             )
         )
     return RunOutputs(
@@ -299,7 +307,7 @@ def checkpoint_outputs(task: ScoreTask) -> RunOutputs:
         init=init,
         epochs=np.asarray(epochs, dtype=int),
         outputs=np.stack(outputs),
-        accuracies=dict(record.accuracies),
+        accuracies=dict(run.accuracies),
     )
 
 
@@ -590,8 +598,8 @@ def score_checkpoints(
     """
     from propgrad.tasks import run_tasks
 
-    specs = [getattr(r, "spec", r) for r in runs]
-    tasks = [ScoreTask(spec, local.sweeps) for spec in specs]
+    # trained runs travel as they are: their checkpoints are read without training again
+    tasks = [ScoreTask(run, local.sweeps) for run in runs]
     outputs = run_tasks(
         checkpoint_outputs, tasks, cluster=cluster, resources=resources, progress=False
     )
@@ -603,7 +611,6 @@ def score_checkpoints(
         alpha=alpha,
         seed=seed,
     )
-
 
 
 class RunsOfSource:
