@@ -16,11 +16,12 @@ used, so that one rule decides everywhere; tests fake Colab by putting an entry
 into :data:`sys.modules`.
 
 **On Colab** the cell runs ``pip install`` of this package from its repository
-(extras ``torch`` and ``render``; torch itself is already installed there, so
-pip keeps Colab's build) plus ``myst-nb`` (the chapters glue their numbers for
-the book, and :mod:`propgrad.claims` does so in any kernel), then ``apt-get
-install`` of the EGL/Mesa packages of ``.ci/run``. **Anywhere else** it does
-nothing at all.
+(extras ``torch``, ``render`` and ``citests``: every library a chapter imports;
+torch itself is already installed there, so pip keeps Colab's build), then
+``apt-get install`` of the EGL/Mesa packages of ``.ci/run``. ``myst-nb`` is not
+installed: :mod:`propgrad.claims` glues the chapters' numbers only where
+``myst_nb`` can be imported (the book build) and runs the same cells without it
+elsewhere. **Anywhere else** the cell does nothing at all.
 
 The repository's address cannot be found from inside Colab, so it is written
 into the cell: :data:`REPOSITORY_URL` and :data:`BRANCH` must equal
@@ -43,11 +44,9 @@ REPOSITORY_URL = "https://github.com/OWNER/propgrad"
 BRANCH = "main"
 """The branch the cell installs from; equal to ``repository.branch`` of ``_config.yml``."""
 
-EXTRAS = ("torch", "render")
-"""The extras of ``pyproject.toml`` installed on Colab."""
-
-EXTRA_REQUIREMENTS = ("myst-nb",)
-"""Installed beside the package on Colab: ``myst_nb.glue`` for the chapters' glued numbers."""
+EXTRAS = ("torch", "render", "citests")
+"""The extras of ``pyproject.toml`` installed on Colab: models and editors, the 3D
+renders, and the conditional-independence tests of the Cats-vs-Dogs chapter's Table 9."""
 
 EGL_PACKAGES = ("libegl1", "libegl-mesa0", "libgl1-mesa-dri")
 """The Debian/Ubuntu packages for offscreen EGL renders on the CPU (as in ``.ci/run``)."""
@@ -56,7 +55,7 @@ _CELL = """\
 # On Google Colab only (elsewhere this does nothing): install propgrad and the EGL libraries.
 import subprocess, sys
 if "google.colab" in sys.modules:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", {extra},
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "{requirement}"], check=True)
     subprocess.run("{apt} --no-install-recommends"
                    " {packages}", shell=True, check=True)"""
@@ -92,7 +91,7 @@ def pip_requirement(repository_url: str = REPOSITORY_URL, branch: str = BRANCH) 
     -------
     str
         A direct reference, e.g.
-        ``"propgrad[torch,render] @ git+https://github.com/OWNER/propgrad@main"``.
+        ``"propgrad[torch,render,citests] @ git+https://github.com/OWNER/propgrad@main"``.
     """
     return f"propgrad[{','.join(EXTRAS)}] @ git+{repository_url.rstrip('/')}@{branch}"
 
@@ -115,7 +114,7 @@ def install_commands(
         The ``pip install`` command (a list, run with this interpreter) and the
         ``apt-get`` command line (a string, run by the shell).
     """
-    pip = [sys.executable, "-m", "pip", "install", "-q", *EXTRA_REQUIREMENTS]
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
     apt = f"{_APT} --no-install-recommends {' '.join(EGL_PACKAGES)}"
     return [[*pip, pip_requirement(repository_url, branch)], apt]
 
@@ -137,7 +136,6 @@ def colab_cell(repository_url: str = REPOSITORY_URL, branch: str = BRANCH) -> st
         :func:`install_commands` on Colab and nothing elsewhere.
     """
     return _CELL.format(
-        extra=", ".join(f'"{name}"' for name in EXTRA_REQUIREMENTS),
         requirement=pip_requirement(repository_url, branch),
         apt=_APT,
         packages=" ".join(EGL_PACKAGES),

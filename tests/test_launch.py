@@ -234,8 +234,9 @@ def test_colab_cell_installs_on_colab(monkeypatch):
 
     (pip, pip_kwargs), (apt, apt_kwargs) = calls
     assert pip[:4] == [sys.executable, "-m", "pip", "install"]
-    assert pip[-1] == f"propgrad[torch,render] @ git+{url}@{branch}"
-    assert "myst-nb" in pip  # propgrad.claims glues through myst_nb in any kernel
+    assert pip[-1] == f"propgrad[torch,render,citests] @ git+{url}@{branch}"
+    # nothing beside the package: propgrad.claims glues only where myst_nb is importable
+    assert pip == [sys.executable, "-m", "pip", "install", "-q", pip[-1]]
     assert pip_kwargs == {"check": True}
     assert apt_kwargs == {"shell": True, "check": True}
     update, install = apt.split(" && ")
@@ -290,6 +291,76 @@ def test_colab_cell_is_short_and_its_settings_agree():
     assert set(colab.EXTRAS) <= set(pyproject()["project"]["optional-dependencies"])
 
 
+def _top_level_imports(source: str) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def _installed_closure(name: str, extras: set[str]) -> set[str]:
+    """The distributions ``pip install name[extras]`` brings in, from installed metadata."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from packaging.utils import canonicalize_name
+
+    seen, todo = set(), [(name, frozenset(extras))]
+    while todo:
+        dist, wanted = todo.pop()
+        if (canonicalize_name(dist), wanted) in seen:
+            continue
+        seen.add((canonicalize_name(dist), wanted))
+        try:
+            found = requires(dist) or []
+        except PackageNotFoundError:
+            continue
+        for requirement in map(Requirement, found):
+            environments = [{"extra": extra} for extra in (wanted or {""})]
+            if requirement.marker is None or any(
+                requirement.marker.evaluate(env) for env in environments
+            ):
+                todo.append((requirement.name, frozenset(requirement.extras)))
+    return {dist for dist, _ in seen}
+
+
+def test_colab_extras_provide_every_library_a_chapter_imports():
+    """What the library and the notebooks import is installed by the Colab cell's extras.
+
+    Colab has no checkout: a library that only ``[all]`` brings (e.g. tigramite for
+    the Cats-vs-Dogs chapter's Table 9) would fail there in the middle of a chapter.
+    """
+    from importlib.metadata import packages_distributions
+
+    from packaging.utils import canonicalize_name
+
+    jupytext = pytest.importorskip("jupytext")
+    names = set()
+    for path in (ROOT / "propgrad").rglob("*.py"):
+        names |= _top_level_imports(path.read_text(encoding="utf-8"))
+    for path in (ROOT / "notebooks").glob("*.md"):
+        for cell in jupytext.read(path).cells:
+            if cell.cell_type == "code":
+                names |= _top_level_imports(cell.source)
+    optional = {
+        "myst_nb": "the book build only: propgrad.claims glues only where it imports",
+        "dask": "cluster=... only (extra 'cluster')",
+        "IPython": "part of every Jupyter kernel",
+    }
+    third_party = {n for n in names if n not in sys.stdlib_module_names} - {"propgrad"}
+    installed = _installed_closure("propgrad", set(colab.EXTRAS))
+    distributions = packages_distributions()
+    missing = []
+    for module in sorted(third_party - set(optional)):
+        provided_by = {canonicalize_name(d) for d in distributions.get(module, [])}
+        if not provided_by & installed:
+            missing.append(f"{module} ({', '.join(sorted(provided_by)) or 'not installed here'})")
+    assert not missing, f"not installed by propgrad[{','.join(colab.EXTRAS)}]: {missing}"
+    assert {"tigramite", "torch", "moderngl"} <= third_party
+
+
 def test_colab_module_imports_nothing_heavy():
     code = (
         "import sys, propgrad.colab; "
@@ -319,15 +390,36 @@ def test_every_notebook_starts_with_the_colab_cell():
         (ROOT / "notebooks").glob("*.ipynb")
     )
     assert notebooks
+    assert {p.stem for p in notebooks if p.suffix == ".md"} == {
+        p.stem for p in notebooks if p.suffix == ".ipynb"
+    }  # every chapter as a .md and its .ipynb twin
     cells = {path.name: first_code_cell(path) for path in notebooks}
-    if not any(colab.COLAB_CELL in source for source, _ in cells.values()):
-        pytest.skip(
-            "notebooks not yet updated: no notebook starts with propgrad.colab.COLAB_CELL "
-            "(paste it as each notebook's first code cell, tagged remove-cell)"
-        )
     for name, (source, tags) in cells.items():
         assert source.strip() == colab.COLAB_CELL, f"{name}: the first code cell is not COLAB_CELL"
         assert "remove-cell" in tags, f"{name}: the Colab cell is not tagged remove-cell"
+        assert "parameters" not in tags, f"{name}: papermill's parameters cell comes next"
+
+
+def test_the_colab_cell_precedes_the_parameters_cell():
+    """papermill injects after the cell tagged `parameters`, which stays the second code cell."""
+    jupytext = pytest.importorskip("jupytext")
+    for path in sorted((ROOT / "notebooks").glob("*.md")):
+        code = [c for c in jupytext.read(path).cells if c.cell_type == "code"]
+        tags = [c.metadata.get("tags", []) for c in code]
+        assert "parameters" in tags[1], f"{path.name}: the parameters cell is not the second"
+        assert sum("parameters" in t for t in tags) == 1
+
+
+def test_book_css_wraps_code_cells():
+    """The stylesheet _config.yml names exists and wraps the inputs of code cells."""
+    sphinx = config()["sphinx"]["config"]
+    folders = [ROOT / folder for folder in sphinx["html_static_path"]]
+    for name in sphinx["html_css_files"]:
+        found = [folder / name for folder in folders if (folder / name).is_file()]
+        assert found, f"{name} is in none of {sphinx['html_static_path']}"
+    css = (ROOT / "book" / "_static" / "wrap.css").read_text(encoding="utf-8")
+    rule = re.search(r"div\.cell_input pre\s*\{([^}]*)\}", css)
+    assert rule and "white-space: pre-wrap" in rule.group(1)
 
 
 # --- licence and citation ---

@@ -12,6 +12,10 @@ All that only this chapter needs:
     InstructPix2Pix fur edits and the designed background sweep.
 ``kaggle``
     The reader of the Kaggle folder and its fur-label CSV.
+``inputs``
+    :data:`PAPER_INPUTS`, what the paper profile needs (the Kaggle folder, the
+    fur labels, the editor, the concept section's images, words and CLIP),
+    checked before anything runs (:func:`propgrad.profiles.check_inputs`).
 ``paper``
     The paper's numbers and labels (Tables 1, 2, 4 to 7; its four groups).
 ``report``
@@ -25,7 +29,8 @@ and live in :mod:`propgrad.authors`.
 
 from __future__ import annotations
 
+from propgrad.chapters.cats_vs_dogs.inputs import PAPER_INPUTS
 from propgrad.chapters.cats_vs_dogs.real import KaggleCatsDogs
 from propgrad.chapters.cats_vs_dogs.toy import ToyCatsDogs
 
-__all__ = ["KaggleCatsDogs", "ToyCatsDogs"]
+__all__ = ["PAPER_INPUTS", "KaggleCatsDogs", "ToyCatsDogs"]

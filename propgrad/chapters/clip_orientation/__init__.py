@@ -16,6 +16,10 @@ All that only this chapter needs:
 ``sweeps``
     Reading turntable recordings and rendering rotations as sweeps, and the
     image embeddings along them (used by both sources).
+``inputs``
+    :data:`PAPER_INPUTS`, what the paper profile needs (the CLIP weights, the
+    turntable recordings, the frog mesh), checked before anything runs
+    (:func:`propgrad.profiles.check_inputs`).
 ``paper``
     The paper's numbers and labels (Tables 13 to 15).
 ``report``
@@ -33,7 +37,8 @@ shared and live in the core.
 
 from __future__ import annotations
 
+from propgrad.chapters.clip_orientation.inputs import PAPER_INPUTS
 from propgrad.chapters.clip_orientation.real import RecordedOrientation
 from propgrad.chapters.clip_orientation.toy import ToyOrientation
 
-__all__ = ["RecordedOrientation", "ToyOrientation"]
+__all__ = ["PAPER_INPUTS", "RecordedOrientation", "ToyOrientation"]

@@ -18,6 +18,10 @@ All that only this chapter needs:
     The paper's patch-intervention design, its sweeps and their scores.
 ``fliptask``
     The flip-prediction task of Table 2 (bottom), per architecture.
+``inputs``
+    :data:`PAPER_INPUTS`, what the paper profile needs (the ISIC folder, the
+    ImageNet weights), checked before anything runs
+    (:func:`propgrad.profiles.check_inputs`).
 ``paper``
     The paper's numbers and labels (Tables 2 (bottom), 3 and 10).
 ``report``
@@ -31,18 +35,24 @@ The package exports the two data sources and the calls the notebook makes.
 from __future__ import annotations
 
 from propgrad.chapters.skin_lesions.fliptask import flip_design, patch_flip_task
+from propgrad.chapters.skin_lesions.inputs import PAPER_INPUTS
 from propgrad.chapters.skin_lesions.interventions import local_curves, patch_interventions
 from propgrad.chapters.skin_lesions.models import (
     ARCHITECTURES,
+    TOY_TRAINING,
     architecture_table,
     lesion_runs,
+    toy_models,
     train_models,
+    training_settings,
 )
 from propgrad.chapters.skin_lesions.real import IsicLesions
 from propgrad.chapters.skin_lesions.toy import ToyLesions
 
 __all__ = [
+    "PAPER_INPUTS",
     "ARCHITECTURES",
+    "TOY_TRAINING",
     "IsicLesions",
     "ToyLesions",
     "architecture_table",
@@ -51,5 +61,7 @@ __all__ = [
     "local_curves",
     "patch_flip_task",
     "patch_interventions",
+    "toy_models",
     "train_models",
+    "training_settings",
 ]

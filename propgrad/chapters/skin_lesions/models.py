@@ -309,3 +309,62 @@ __all__ = [
     "train_models",
     "training_data",
 ]
+
+
+#: The toy profiles' model and training settings (the notebook's parameters of
+#: the same names); the paper profile overrides them with the paper's.
+TOY_TRAINING: dict[str, dict[str, Any]] = {
+    "demo": {
+        "image_size": 40, "architectures": ARCHITECTURES["demo"], "pretrain_preset": "demo",
+        "epochs": 7, "learning_rate": 1e-3, "batch_size": 32, "augment": "flip",
+        "head_epochs": 5, "head_learning_rate": 2e-3,
+    },
+    "smoke": {
+        "image_size": 32, "architectures": ARCHITECTURES["smoke"], "pretrain_preset": "smoke",
+        "epochs": 1, "learning_rate": 1e-3, "batch_size": 32, "augment": "flip",
+        "head_epochs": 1, "head_learning_rate": 2e-3,
+    },
+}  # fmt: skip
+
+
+def training_settings(settings: Mapping[str, Any], seed: int = 0) -> tuple[dict, dict]:
+    """The fine-tuning and the head-fitting settings from the notebook's parameters."""
+    train = {
+        "epochs": settings["epochs"],
+        "lr": settings["learning_rate"],
+        "batch_size": settings["batch_size"],
+        "augment": settings["augment"],
+        "seed": seed,
+    }
+    head = {**train, "epochs": settings["head_epochs"], "lr": settings["head_learning_rate"]}
+    return train, head
+
+
+def toy_models(profile: str = "demo", *, seed: int = 0) -> dict[str, dict[str, Any]]:
+    """The toy world's trained models of a profile, as the chapter trains them (cached).
+
+    Other pages reuse the chapter's models with this one call (the "Reading the
+    score" chapter's flip contest); the chapter's notebook builds the same runs
+    step by step.
+
+    Parameters
+    ----------
+    profile : {"demo", "smoke"}
+        Which of :data:`TOY_TRAINING`.
+    seed : int, optional
+        The training seed (the chapter's default 0).
+
+    Returns
+    -------
+    dict
+        ``{"data": ToyLesions, "models": label -> variant -> Classifier}``.
+    """
+    from propgrad.chapters.skin_lesions.toy import ToyLesions
+
+    settings = TOY_TRAINING[profile]
+    data = ToyLesions(profile, pretrain_preset=settings["pretrain_preset"])
+    archs = architecture_table(settings["architectures"], settings["image_size"])
+    weights = data.backbones(archs, settings["image_size"])
+    train, head = training_settings(settings, seed)
+    runs = lesion_runs(archs, data, weights, settings["image_size"], train=train, head=head)
+    return {"data": data, "models": train_models(runs, progress=False)}

@@ -17,6 +17,10 @@ All that only this chapter needs:
 ``dynamics``
     The runs of a study (every model from both starts, every epoch's
     checkpoint kept) and the scores of every checkpoint along the sweeps.
+``inputs``
+    :data:`PAPER_INPUTS`, what the paper profile needs (the CelebA folder, the
+    ImageNet weights, the editor), checked before anything runs
+    (:func:`propgrad.profiles.check_inputs`).
 ``paper``
     The paper's numbers and labels (Tables 11 and 12).
 ``report``
@@ -30,7 +34,8 @@ All that only this chapter needs:
 
 from __future__ import annotations
 
+from propgrad.chapters.training_dynamics.inputs import PAPER_INPUTS
 from propgrad.chapters.training_dynamics.real import CelebAFaces
 from propgrad.chapters.training_dynamics.toy import ToyFaces
 
-__all__ = ["CelebAFaces", "ToyFaces"]
+__all__ = ["PAPER_INPUTS", "CelebAFaces", "ToyFaces"]
