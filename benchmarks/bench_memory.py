@@ -36,7 +36,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ("method", "cats_vs_dogs", "clip_orientation", "skin_lesions", "training_dynamics")
+CHAPTERS = (
+    "method",
+    "cats_vs_dogs",
+    "clip_orientation",
+    "skin_lesions",
+    "training_dynamics",
+    "reading_the_score",
+)
 TARGET_GB = 3.0
 GB = 1024**3
 

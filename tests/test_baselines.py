@@ -217,6 +217,22 @@ def test_integrated_gradients_completeness(model_name, images16):
     assert attr.sum() == pytest.approx(gap, rel=2e-2, abs=1e-4)
 
 
+def test_integrated_gradients_runs_its_path_in_bounded_chunks(images16):
+    # 2 images x 50 steps: never more than IG_CHUNK images in one forward pass,
+    # and the same map as one pass over the whole path
+    from propgrad.baselines.attributions import IG_CHUNK
+
+    model = tiny_cnn()
+    sizes = []
+    handle = model.register_forward_pre_hook(lambda _, args: sizes.append(args[0].shape[0]))
+    chunked = attribute(model, images16, "integrated_gradients", target=0)
+    handle.remove()
+    assert max(sizes) == IG_CHUNK < 2 * 50
+    assert sum(sizes) == 2 * 50
+    whole = attribute(model, images16, "integrated_gradients", target=0, internal_batch_size=100)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize("target", [0, 1])
 def test_deeplift_sums_to_the_change_from_the_zero_baseline(target, images16):
     # DeepLift's summation-to-delta holds exactly for a ReLU network (not for GELU)

@@ -62,6 +62,11 @@ METHOD_LABELS: dict[str, str] = {
     "deeplift": "DeepLift",
 }
 
+#: Integrated Gradients evaluates its path in chunks of this many images (captum's
+#: ``internal_batch_size``): the same map up to float summation order, a bounded
+#: memory (pass ``internal_batch_size`` to :func:`attribute` to change it).
+IG_CHUNK = 16
+
 
 def _validate_method(method: str) -> str:
     if method not in METHODS:
@@ -352,6 +357,9 @@ def _captum_attribute(
         net, net_layer = _without_inplace(net, layer)
         return cattr.GuidedGradCam(net, net_layer).attribute(inputs, target=target, **options)
     if method == "integrated_gradients":
+        # the path's points in chunks: all n_steps (captum: 50) in one batch of a
+        # full-resolution model keep gigabytes of activations for the backward pass
+        options.setdefault("internal_batch_size", IG_CHUNK)
         return cattr.IntegratedGradients(net).attribute(
             inputs, baselines=baseline, target=target, **options
         )
