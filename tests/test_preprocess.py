@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -315,3 +317,19 @@ def test_authors_preprocessing_equals_torchvision_pipeline():
         ours = CVD_PREPROCESS(image)
         assert ours.shape == (3, 128, 128) and ours.dtype == torch.float32
         torch.testing.assert_close(ours, reference_pipeline(image), atol=1e-6, rtol=0)
+
+
+def test_a_read_only_batch_is_read_without_warning_and_left_unchanged(tmp_path):
+    # sweeps come memory-mapped read-only from the cache: no torch warning, the same values
+    rng = np.random.default_rng(3)
+    array = rng.integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
+    np.save(tmp_path / "sweep.npy", array)
+    mapped = np.load(tmp_path / "sweep.npy", mmap_mode="r")
+    assert not mapped.flags.writeable
+    pre = Preprocess.named((8, 8), "imagenet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x = pre.batch(mapped)
+    expected = pre.batch(array.copy())
+    assert torch.equal(x, expected)
+    np.testing.assert_array_equal(mapped, array)

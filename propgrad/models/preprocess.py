@@ -23,6 +23,7 @@ torch is imported inside the methods, so this module loads without it.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -208,7 +209,10 @@ class Preprocess:
             array = np.asarray(images)
             if array.ndim != 4 or array.shape[-1] != 3:
                 raise ValueError(f"images must be a batch (B, H, W, 3), got shape {array.shape}")
-            x = torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2).contiguous()
+            with warnings.catch_warnings():
+                # a read-only (memory-mapped) array is only read: the layout change copies it
+                warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+                x = torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2).contiguous()
         x = x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
         return self.normalise(self.resize(x))
 
