@@ -32,7 +32,6 @@ from propgrad import colab
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / ".binder"
 POSTBUILD = BINDER / "postBuild"
-CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 PAPER_TITLE = (
     "Locally Explaining Prediction Behavior via Gradual Interventions and "
     "Measuring Property Gradients"
@@ -73,26 +72,31 @@ def pip_installs(path: Path) -> list[list[str]]:
     return installs
 
 
-def requirements_txt() -> tuple[list[str], list[Requirement]]:
-    """Options and requirements of .binder/requirements.txt (comments dropped)."""
-    options, requirements = [], []
-    for raw in (BINDER / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        line = raw.split(" #")[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("-"):
-            options += line.split()
-        else:
-            requirements.append(Requirement(line))
-    return options, requirements
+def binder_environment() -> dict:
+    """.binder/environment.yml, as conda reads it."""
+    return yaml.safe_load((BINDER / "environment.yml").read_text(encoding="utf-8"))
+
+
+def conda_dependencies() -> dict[str, str]:
+    """Name -> version constraint of the conda packages of .binder/environment.yml."""
+    found = {}
+    for item in binder_environment()["dependencies"]:
+        assert isinstance(item, str), f"no pip section in Binder's environment: {item!r}"
+        match = re.fullmatch(r"([a-z0-9_.-]+)\s*(.*)", item.strip())
+        assert match, f"not a conda package spec: {item!r}"
+        found[match.group(1)] = match.group(2).strip()
+    return found
 
 
 # --- Binder (repo2docker reads .binder/ and ignores the top level's environment.yml) ---
 
 
 def test_binder_configuration_lives_in_dot_binder():
-    for name in ("apt.txt", "runtime.txt", "requirements.txt", "postBuild"):
+    for name in ("apt.txt", "environment.yml", "postBuild"):
         assert (BINDER / name).is_file(), f".binder/{name} is missing"
+    # environment.yml takes their place: repo2docker would ignore them beside it
+    for name in ("requirements.txt", "runtime.txt"):
+        assert not (BINDER / name).exists(), f".binder/{name} would be ignored"
     # repo2docker refuses a repository with both folders
     assert not (ROOT / "binder").exists()
     # the top level stays as it is: environment.yml for conda users
@@ -109,30 +113,32 @@ def test_apt_txt_installs_the_egl_packages():
     assert packages == ci_egl_packages() == ["libegl1", "libegl-mesa0", "libgl1-mesa-dri"]
 
 
-def test_runtime_is_the_ci_python():
-    runtime = (BINDER / "runtime.txt").read_text(encoding="utf-8").strip()
-    assert runtime == "python-3.11"  # one line, nothing else: repo2docker reads it whole
-    python = runtime.removeprefix("python-")
+def test_binder_python_is_the_ci_python():
+    python = conda_dependencies()["python"]
+    assert python == "=3.11"
+    python = python.removeprefix("=")
     assert Version(python) in SpecifierSet(pyproject()["project"]["requires-python"])
     workflow = (ROOT / ".github" / "workflows" / "test.yml").read_text(encoding="utf-8")
     assert f'python-version: "{python}"' in workflow
 
 
-def test_torch_comes_from_the_cpu_index_only():
-    options, requirements = requirements_txt()
-    # --index-url, not --extra-index-url: with an extra index a newer CUDA build
-    # on PyPI could win over the CPU one
-    assert options == ["--index-url", CPU_INDEX]
+def test_torch_is_conda_forges_cpu_build():
+    environment = binder_environment()
+    assert environment["channels"] == ["conda-forge"]
+    packages = conda_dependencies()
+    # pytorch-cpu is conda-forge's package that pins the CPU build; the plain
+    # pytorch (or a pip torch) could resolve to a CUDA build of several GB
+    assert set(packages) == {"python", "pip", "pytorch-cpu", "torchvision"}
     extra = {
         Requirement(r).name: Requirement(r)
         for r in pyproject()["project"]["optional-dependencies"]["torch"]
     }
-    assert [r.name for r in requirements] == ["torch", "torchvision"]
-    for requirement in requirements:
-        assert requirement.specifier == extra[requirement.name].specifier, requirement.name
+    for conda_name, name in (("pytorch-cpu", "torch"), ("torchvision", "torchvision")):
+        assert SpecifierSet(packages[conda_name]) == extra[name].specifier, name
     # postBuild must not replace the CPU build: no torch of its own, no upgrades
     for arguments in pip_installs(POSTBUILD):
         assert not {"-U", "--upgrade", "--force-reinstall", "--index-url"} & set(arguments)
+        assert not {"--extra-index-url"} & set(arguments)
         assert not any(re.match(r"torch(vision)?\b", a) for a in arguments), arguments
 
 
