@@ -29,6 +29,7 @@ from propgrad.chapters.skin_lesions.isic import (
     load_isic_images,
     load_isic_patch,
 )
+from propgrad.chapters.skin_lesions.report import part_counts
 
 
 class IsicLesions:
@@ -200,12 +201,7 @@ class IsicLesions:
         for name in ISIC_SPLITS:
             s = self.split(name)
             for part in ("train", "test"):
-                y, patched = s.labels(part), s.has_patch(part)
-                out[f"{name} / {part}"] = {
-                    "nevi": int(np.sum(y == 0)),
-                    "of them with patches": int(np.sum((y == 0) & patched)),
-                    "melanomas": int(np.sum(y == 1)),
-                }
+                out[f"{name} / {part}"] = part_counts(s.labels(part), s.has_patch(part))
         return out
 
     def backbones(

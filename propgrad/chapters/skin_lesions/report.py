@@ -16,11 +16,36 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from propgrad.chapters.skin_lesions.models import accuracy_table
 from propgrad.chapters.skin_lesions.paper import SPLIT_LABELS, VARIANT_LABELS, VARIANTS
 from propgrad.worlds.skin_lesions import SPLITS
+
+
+def part_counts(labels: Any, patched: Any) -> dict[str, int]:
+    """Images of one part of a split: nevi, nevi with patches, melanomas.
+
+    Parameters
+    ----------
+    labels : array-like of int
+        0 for a nevus, 1 for a melanoma.
+    patched : array-like of bool
+        Whether each image carries colourful patches.
+
+    Returns
+    -------
+    dict
+        ``{"nevi": .., "of them with patches": .., "melanomas": ..}``.
+    """
+    y, patched = np.asarray(labels), np.asarray(patched, dtype=bool)
+    return {
+        "nevi": int(np.sum(y == 0)),
+        "of them with patches": int(np.sum((y == 0) & patched)),
+        "melanomas": int(np.sum(y == 1)),
+    }
+
 
 __all__ = [
     "accuracy_gap",

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from propgrad.chapters.skin_lesions.report import part_counts
 from propgrad.worlds.skin_lesions import (
     CLASS_NAMES,
     SPLITS,
@@ -228,12 +229,7 @@ class ToyLesions:
         for name in SPLITS:
             s = self.split(name)
             for part, y in (("train", s.y_train), ("test", s.y_test)):
-                patched = s.has_patch(part)
-                out[f"{name} / {part}"] = {
-                    "nevi": int(np.sum(y == 0)),
-                    "of them with patches": int(np.sum((y == 0) & patched)),
-                    "melanomas": int(np.sum(y == 1)),
-                }
+                out[f"{name} / {part}"] = part_counts(y, s.has_patch(part))
         return out
 
     def backbones(
