@@ -152,8 +152,9 @@ CLAIMS = [
         condition=lambda r: max(_steps(r)["total_spread"], _steps(r)["unit_spread"]) < 1.25,
         holds=(
             "The total ({total_first:.3f} at N = {n_first}, {total_last:.3f} at N = {n_last}) and "
-            "the score per unit of fur tone change by a factor {total_spread:.2f} and "
-            "{unit_spread:.2f} at most: finer sampling only adds a little of the curve's "
+            "the score per unit of fur tone change across step counts by at most a factor "
+            "{total_spread:.2f} (total) and {unit_spread:.2f} (per unit): finer sampling only "
+            "adds a little of the curve's "
             "wiggle. (Here the fur tone runs from 0 to 1, so per unit and total coincide.)"
         ),
         fails=(
